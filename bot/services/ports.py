@@ -1,0 +1,290 @@
+"""The ports: what the use cases need from the outside world, as Protocols.
+
+Adapters implement these; services import only this module and ``bot.core``. The error
+trees live here too, so a service can tell a transient fault from a permanent one without
+knowing which library raised it:
+
+    SourceError
+    ├── SourceUnavailable        network down, timeout, 5xx after retries
+    │   └── SourceRateLimited    429 after retries (carries retry_after)
+    ├── SourceBadResponse        not the document we asked for: HTML page, truncated,
+    │                            too large, XML bomb or external entity, unparseable
+    └── SourceRequestRejected    the service said our request is wrong (arXiv's 400 feed)
+
+    PublishError
+    ├── TransientPublishError    429, 5xx, timeouts: retry later (carries retry_after)
+    └── PermanentPublishError    channel gone, bot removed, missing permission
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.core.models import (
+    Card,
+    Delivery,
+    Destination,
+    DestinationRef,
+    DestinationSettings,
+    HFSignals,
+    Paper,
+    PollState,
+    S2Signals,
+    Subscription,
+    Summary,
+)
+
+__all__ = [
+    "Clock",
+    "Enricher",
+    "FetchResult",
+    "HFSource",
+    "ListingSource",
+    "LookupSource",
+    "PermanentPublishError",
+    "PublishError",
+    "Publisher",
+    "Rejected",
+    "SourceBadResponse",
+    "SourceError",
+    "SourceRateLimited",
+    "SourceRequestRejected",
+    "SourceUnavailable",
+    "Store",
+    "Summarizer",
+    "TransientPublishError",
+]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class SourceError(Exception):
+    """A paper source failed; ``source`` names it (arxiv, hf, s2)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+
+
+class SourceUnavailable(SourceError):
+    """The source could not be reached or kept failing (network, timeout, 5xx)."""
+
+
+class SourceRateLimited(SourceUnavailable):
+    """The source kept answering 429."""
+
+    def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(source, message)
+        self.retry_after = retry_after
+
+
+class SourceBadResponse(SourceError):
+    """The source answered with something that is not the document we asked for."""
+
+
+class SourceRequestRejected(SourceError, ValueError):
+    """The source said our request is malformed (for example arXiv's 400 error feed)."""
+
+
+class PublishError(Exception):
+    """Posting to a chat platform failed."""
+
+
+class TransientPublishError(PublishError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentPublishError(PublishError):
+    """The destination cannot take posts until a person fixes it; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record a source sent that we refused to store, and why."""
+
+    identifier: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    papers: tuple[Paper, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+    not_modified: bool = False  # the source answered 304: nothing changed since last time
+    etag: str | None = None
+    last_modified: str | None = None
+    note: str | None = None  # e.g. the feed's own word that it is empty on weekends
+
+
+class ListingSource(Protocol):
+    """A source polled on a schedule (the arXiv listing feed, HF Daily Papers)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def poll(self, state: PollState, *, today: date) -> FetchResult: ...
+
+
+class LookupSource(Protocol):
+    """The arXiv query API: papers by id (batched) and search."""
+
+    async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by canonical id; ids arXiv does not know are absent from the result."""
+        ...
+
+    async def search(self, query: str, *, limit: int = 10) -> list[Paper]: ...
+
+
+class HFSource(Protocol):
+    async def paper(self, arxiv_id: str) -> HFSignals | None:
+        """The paper's Hugging Face signals, or None when it is not on Hugging Face."""
+        ...
+
+
+class Enricher(Protocol):
+    async def enrich(self, arxiv_ids: Sequence[str]) -> dict[str, S2Signals]: ...
+
+
+class Summarizer(Protocol):
+    """One tier of the TL;DR chain; None means 'this tier has nothing for this paper'."""
+
+    @property
+    def tier(self) -> str: ...
+
+    async def summarize(self, paper: Paper) -> Summary | None: ...
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+class Publisher(Protocol):
+    async def publish(self, ref: DestinationRef, card: Card, *, nonce: str) -> str:
+        """Post the card; return the platform's message id. ``nonce`` identifies this delivery."""
+        ...
+
+    async def find_existing(self, ref: DestinationRef, card: Card, *, nonce: str) -> str | None:
+        """The message id of an earlier post of this delivery, if one exists (in-doubt rows)."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, UTC-aware."""
+        ...
+
+
+# --- storage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertReport:
+    new: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()  # a newer version, or new signals merged in
+    revised: tuple[str, ...] = ()  # subset of updated: the version went up
+    unchanged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDelivery:
+    arxiv_id: str
+    destination_id: int
+    version: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    paper: Paper
+    first_seen: datetime
+    last_changed: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    pending: int = 0
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    oldest_pending: datetime | None = None
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """The database, as the use cases see it. Every method is one transaction."""
+
+    # papers
+    async def upsert_papers(
+        self, papers: Sequence[Paper], *, now: datetime, plan: PlanFn | None = None
+    ) -> UpsertReport: ...
+    async def get_paper(self, arxiv_id: str) -> StoredPaper | None: ...
+    async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]: ...
+    async def papers_seen_between(self, start: datetime, end: datetime) -> list[StoredPaper]: ...
+
+    # poll state
+    async def get_poll_state(self, source: str) -> PollState: ...
+    async def save_poll_state(self, state: PollState) -> None: ...
+    async def all_poll_states(self) -> list[PollState]: ...
+
+    # summaries
+    async def get_summary(self, arxiv_id: str, version: int, tier: str) -> Summary | None: ...
+    async def put_summary(
+        self, arxiv_id: str, version: int, summary: Summary, *, now: datetime
+    ) -> None: ...
+    async def count_summaries_since(self, tier: str, since: datetime) -> int: ...
+
+    # destinations and subscriptions
+    async def ensure_destination(self, ref: DestinationRef, *, now: datetime) -> Destination: ...
+    async def get_destination(self, ref: DestinationRef) -> Destination | None: ...
+    async def get_destination_by_id(self, destination_id: int) -> Destination | None: ...
+    async def list_destinations(self) -> list[Destination]: ...
+    async def update_destination(
+        self,
+        destination_id: int,
+        *,
+        settings: DestinationSettings | None = None,
+        paused_reason: str | None = None,
+        clear_pause: bool = False,
+    ) -> Destination: ...
+    async def add_subscription(
+        self, destination_id: int, query: str, *, now: datetime, starts_at: datetime
+    ) -> tuple[Subscription, bool]: ...
+    async def remove_subscription(self, destination_id: int, subscription_id: int) -> bool: ...
+    async def set_subscription_paused(
+        self, destination_id: int, subscription_id: int, paused: bool
+    ) -> bool: ...
+    async def list_subscriptions(self, destination_id: int | None = None) -> list[Subscription]: ...
+
+    # the outbox
+    async def plan_deliveries(self, planned: Sequence[PlannedDelivery], *, now: datetime) -> int: ...
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease_seconds: float, token: str
+    ) -> list[Delivery]: ...
+    async def confirm_delivery(
+        self, delivery_id: int, token: str, *, message_id: str, now: datetime
+    ) -> bool: ...
+    async def retry_delivery(
+        self, delivery_id: int, token: str, *, due_at: datetime, error: str
+    ) -> bool: ...
+    async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool: ...
+    async def fail_destination_deliveries(self, destination_id: int, *, error: str) -> int: ...
+    async def queue_stats(self) -> QueueStats: ...
+
+
+class PlanFn(Protocol):
+    """Called inside the upsert transaction with what changed; returns deliveries to write."""
+
+    def __call__(self, report: UpsertReport, papers: Sequence[Paper]) -> Sequence[PlannedDelivery]: ...

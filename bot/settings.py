@@ -1,0 +1,267 @@
+"""One typed, frozen Settings: environment variables over ``config/paperwire.toml`` over defaults.
+
+Secrets (tokens, keys) are ``SecretStr``: they print as ``**********`` and never reach a log or
+an error message. A bad value fails at start with one line naming the setting and what it
+accepts (``load_settings`` raises ``SettingsError`` carrying that line).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as _PydanticSettingsError
+
+__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "SettingsError", "load_settings"]
+
+DEFAULT_CONFIG_PATH = Path("config/paperwire.toml")
+_USER_AGENT_BASE = "paperwire/0.1 (research-paper bot for Discord and Slack)"
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot work; the message is one line that names the setting."""
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the flat ``[paperwire]`` table (and the optional sub-tables) of a TOML file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is not None and path.is_file():
+            with path.open("rb") as fh:
+                raw = tomllib.load(fh)
+            section = raw.get("paperwire", raw)
+            # Flatten one level of tables: [paperwire.arxiv] categories -> arxiv_categories.
+            for key, value in section.items():
+                if isinstance(value, dict):
+                    for sub, subvalue in value.items():
+                        self._data[f"{key}_{sub}"] = subvalue
+                else:
+                    self._data[key] = value
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    """Everything paperwire can be told. Field names are the env names without the prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERWIRE_",
+        frozen=True,
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- deployment facts and secrets (environment) -----------------------------------------
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///paperwire.db",
+        validation_alias=AliasChoices("DATABASE_URL", "PAPERWIRE_DATABASE_URL"),
+    )
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "PAPERWIRE_DISCORD_TOKEN")
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "PAPERWIRE_SLACK_BOT_TOKEN"),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "PAPERWIRE_SLACK_APP_TOKEN"),
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "PAPERWIRE_SLACK_SIGNING_SECRET"),
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID", "PAPERWIRE_SLACK_CLIENT_ID"),
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "PAPERWIRE_SLACK_CLIENT_SECRET"),
+    )
+    llm_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_daily_budget: int = Field(default=200, ge=0)
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # --- base URLs (a prefix; the client appends the documented path) -----------------------
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
+    hf_api_url: str = "https://huggingface.co/api"
+    s2_api_url: str = "https://api.semanticscholar.org/graph/v1"
+    discord_api_url: str = "https://discord.com/api/v10"
+    slack_api_url: str = "https://slack.com/api/"
+
+    # --- web endpoints -----------------------------------------------------------------------
+    web_host: str = "0.0.0.0"  # noqa: S104 - a container's health endpoint listens on all interfaces
+    web_port: int = Field(
+        default=8080, ge=0, le=65535, validation_alias=AliasChoices("PORT", "PAPERWIRE_WEB_PORT")
+    )
+
+    # --- sources -----------------------------------------------------------------------------
+    arxiv_categories: Annotated[tuple[str, ...], NoDecode] = ("cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML")
+    arxiv_poll_minutes: int = Field(default=60, ge=5)
+    hf_enabled: bool = True
+    hf_poll_minutes: int = Field(default=120, ge=5)
+    hf_days: int = Field(default=2, ge=1, le=14)
+    s2_enabled: bool = False
+    s2_api_key: SecretStr | None = None
+    contact: str = "https://github.com/paperwire/paperwire"
+    http_timeout_seconds: float = Field(default=20.0, gt=0)
+    http_max_retries: int = Field(default=4, ge=0, le=10)
+    http_max_response_mb: float = Field(default=25.0, gt=0)
+    arxiv_min_interval_seconds: float = Field(default=3.0, ge=0)
+
+    # --- delivery ----------------------------------------------------------------------------
+    deliver_every_seconds: float = Field(default=10.0, gt=0)
+    deliver_batch: int = Field(default=20, ge=1, le=500)
+    claim_lease_seconds: float = Field(default=120.0, gt=0)
+    default_timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("arxiv_categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part for part in value.replace("+", ",").replace(" ", ",").split(",") if part)
+        return value
+
+    @field_validator("arxiv_categories")
+    @classmethod
+    def _check_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("give at least one arXiv category, like cs.CL")
+        for cat in value:
+            if not cat.replace(".", "").replace("-", "").isalnum():
+                raise ValueError(f"{cat!r} is not an arXiv category (like cs.CL or stat.ML)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgres://")
+        elif value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        elif value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
+            )
+        return value
+
+    @field_validator(
+        "arxiv_api_url",
+        "arxiv_rss_url",
+        "hf_api_url",
+        "s2_api_url",
+        "discord_api_url",
+        "slack_api_url",
+        "llm_url",
+    )
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone name, like Europe/Paris or UTC") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path_text = os.environ.get("PAPERWIRE_CONFIG")
+        path = Path(path_text) if path_text else DEFAULT_CONFIG_PATH
+        return (init_settings, env_settings, _TomlSource(settings_cls, path))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def user_agent(self) -> str:
+        return f"{_USER_AGENT_BASE}; +{self.contact}"
+
+    @property
+    def has_chat(self) -> bool:
+        return self.discord_token is not None or self.slack_bot_token is not None
+
+
+_ENV_NAMES = {
+    "database_url": "DATABASE_URL",
+    "discord_token": "DISCORD_TOKEN",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "web_port": "PORT / PAPERWIRE_WEB_PORT",
+}
+
+
+def _setting_name(loc: str) -> str:
+    # pydantic reports a field read through an alias (PORT, DATABASE_URL) by that alias.
+    if loc not in Settings.model_fields:
+        return loc.upper()
+    return _ENV_NAMES.get(loc, f"PAPERWIRE_{loc.upper()}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the Settings, or raise SettingsError with one line a person can act on.
+
+    The message never contains the offending value when the setting is a secret.
+    """
+    config = os.environ.get("PAPERWIRE_CONFIG")
+    if config and not Path(config).is_file():
+        raise SettingsError(f"PAPERWIRE_CONFIG: no such file {config!r}; point it at a TOML file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        name = _setting_name(str(first["loc"][0])) if first["loc"] else "configuration"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+    except _PydanticSettingsError as exc:
+        raise SettingsError(f"configuration: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config/paperwire.toml is not valid TOML: {exc}") from None

@@ -316,6 +316,9 @@ class Delivery:
     version: int = 1
     claimed_until: datetime | None = None
     claim_token: str | None = None
+    # In doubt: an earlier attempt may have reached the platform (its claim expired without a
+    # confirmation, or the post timed out). Check for an existing post before posting again.
+    in_doubt: bool = False
     message_id: str | None = None
     last_error: str | None = None
     sent_at: datetime | None = None

@@ -1,0 +1,748 @@
+"""The Store port on SQLAlchemy 2.x (async): SQLite for one process, PostgreSQL for many.
+
+Rows convert to domain types here and nowhere else. Every public method is one transaction.
+On PostgreSQL the outbox is claimed with ``FOR UPDATE SKIP LOCKED`` so several workers share
+the queue; on SQLite the single writer lock gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.adapters.db.tables import (
+    deliveries,
+    destinations,
+    papers,
+    poll_state,
+    subscriptions,
+    summaries,
+)
+from bot.core.merge import Change, merge_paper
+from bot.core.models import (
+    AnnounceType,
+    Author,
+    Delivery,
+    DeliveryMode,
+    DeliveryStatus,
+    Destination,
+    DestinationRef,
+    DestinationSettings,
+    HFSignals,
+    Paper,
+    Platform,
+    PollState,
+    S2Signals,
+    Subscription,
+    Summary,
+)
+from bot.services.ports import (
+    PlanFn,
+    PlannedDelivery,
+    QueueStats,
+    StoredPaper,
+    UpsertReport,
+)
+
+__all__ = ["SqlStore"]
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500  # ids per IN (...) clause
+_Row = Mapping[Any, Any]  # a result row as a mapping (RowMapping, or a dict built from one)
+
+
+# --- rows <-> domain ----------------------------------------------------------------------
+
+
+def _paper_to_row(paper: Paper) -> dict[str, Any]:
+    hf, s2 = paper.hf, paper.s2
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "version": paper.version,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": [[a.name, a.affiliation] for a in paper.authors],
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "updated": paper.updated,
+        "announce_type": paper.announce_type.value if paper.announce_type else None,
+        "doi": paper.doi,
+        "journal_ref": paper.journal_ref,
+        "comment": paper.comment,
+        "hf_upvotes": hf.upvotes if hf else None,
+        "hf_comments": hf.comments if hf else None,
+        "hf_ai_summary": hf.ai_summary if hf else None,
+        "hf_ai_keywords": list(hf.ai_keywords) if hf else None,
+        "hf_github_repo": hf.github_repo if hf else None,
+        "hf_github_stars": hf.github_stars if hf else None,
+        "hf_project_page": hf.project_page if hf else None,
+        "hf_daily_date": hf.daily_date if hf else None,
+        "s2_tldr": s2.tldr if s2 else None,
+        "s2_citations": s2.citation_count if s2 else None,
+        "sources": sorted(paper.sources),
+    }
+
+
+def _row_to_paper(row: _Row) -> Paper:
+    hf = None
+    if row["hf_upvotes"] is not None:
+        daily: date | None = row["hf_daily_date"]
+        hf = HFSignals(
+            upvotes=row["hf_upvotes"],
+            comments=row["hf_comments"] or 0,
+            ai_summary=row["hf_ai_summary"],
+            ai_keywords=tuple(row["hf_ai_keywords"] or ()),
+            github_repo=row["hf_github_repo"],
+            github_stars=row["hf_github_stars"],
+            project_page=row["hf_project_page"],
+            daily_date=daily,
+        )
+    s2 = None
+    if row["s2_tldr"] is not None or row["s2_citations"] is not None:
+        s2 = S2Signals(tldr=row["s2_tldr"], citation_count=row["s2_citations"])
+    return Paper(
+        arxiv_id=row["arxiv_id"],
+        version=row["version"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=tuple(Author(name, aff) for name, aff in row["authors"]),
+        categories=tuple(row["categories"]),
+        published=row["published"],
+        updated=row["updated"],
+        announce_type=AnnounceType(row["announce_type"]) if row["announce_type"] else None,
+        doi=row["doi"],
+        journal_ref=row["journal_ref"],
+        comment=row["comment"],
+        hf=hf,
+        s2=s2,
+        sources=frozenset(row["sources"]),
+    )
+
+
+def _row_to_stored(row: _Row) -> StoredPaper:
+    return StoredPaper(_row_to_paper(row), row["first_seen"], row["last_changed"])
+
+
+def _row_to_destination(row: _Row) -> Destination:
+    return Destination(
+        id=row["id"],
+        ref=DestinationRef(Platform(row["platform"]), row["workspace"], row["channel"]),
+        settings=DestinationSettings(
+            timezone=row["timezone"],
+            mode=DeliveryMode(row["mode"]),
+            digest_hour=row["digest_hour"],
+            revisions=row["revisions"],
+            roundup_day=row["roundup_day"],
+            roundup_hour=row["roundup_hour"],
+            roundup_enabled=row["roundup_enabled"],
+        ),
+        created_at=row["created_at"],
+        paused_reason=row["paused_reason"],
+    )
+
+
+def _settings_to_row(settings: DestinationSettings) -> dict[str, Any]:
+    return {
+        "timezone": settings.timezone,
+        "mode": settings.mode.value,
+        "digest_hour": settings.digest_hour,
+        "revisions": settings.revisions,
+        "roundup_day": settings.roundup_day,
+        "roundup_hour": settings.roundup_hour,
+        "roundup_enabled": settings.roundup_enabled,
+    }
+
+
+def _row_to_subscription(row: _Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        destination_id=row["destination_id"],
+        query=row["query"],
+        created_at=row["created_at"],
+        starts_at=row["starts_at"],
+        paused=row["paused"],
+    )
+
+
+def _row_to_delivery(row: _Row, *, in_doubt: bool | None = None) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        arxiv_id=row["arxiv_id"],
+        destination_id=row["destination_id"],
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+        due_at=row["due_at"],
+        created_at=row["created_at"],
+        version=row["version"],
+        claimed_until=row["claimed_until"],
+        claim_token=row["claim_token"],
+        in_doubt=row["maybe_posted"] if in_doubt is None else in_doubt,
+        message_id=row["message_id"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+    )
+
+
+def _row_to_poll_state(row: _Row) -> PollState:
+    return PollState(
+        source=row["source"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_attempt=row["last_attempt"],
+        last_success=row["last_success"],
+        last_change=row["last_change"],
+        last_error=row["last_error"],
+        last_error_at=row["last_error_at"],
+        consecutive_failures=row["consecutive_failures"],
+    )
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class SqlStore:
+    """ports.Store on an AsyncEngine. The caller opens and disposes the engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pg = engine.dialect.name == "postgresql"
+
+    def _insert(self, table: Any) -> Any:
+        return pg_insert(table) if self._pg else sqlite_insert(table)
+
+    # papers ------------------------------------------------------------------------------
+
+    async def upsert_papers(
+        self, papers_in: Sequence[Paper], *, now: datetime, plan: PlanFn | None = None
+    ) -> UpsertReport:
+        # The same paper twice in one batch (arXiv + HF) folds into one record first.
+        incoming: dict[str, Paper] = {}
+        for paper in papers_in:
+            incoming[paper.arxiv_id], _ = merge_paper(incoming.get(paper.arxiv_id), paper)
+        new: list[str] = []
+        updated: list[str] = []
+        revised: list[str] = []
+        unchanged: list[str] = []
+        async with self._engine.begin() as conn:
+            existing = await self._load_papers(conn, list(incoming), lock=True)
+            merged_papers: list[Paper] = []
+            for arxiv_id, paper in incoming.items():
+                old = existing.get(arxiv_id)
+                merged, change = merge_paper(old.paper if old else None, paper)
+                merged_papers.append(merged)
+                row = _paper_to_row(merged)
+                if change is Change.NEW:
+                    row["first_seen"] = now
+                    row["last_changed"] = now
+                    await conn.execute(papers.insert().values(**row))
+                    new.append(arxiv_id)
+                elif change is Change.UNCHANGED:
+                    unchanged.append(arxiv_id)
+                else:
+                    row["last_changed"] = now
+                    await conn.execute(
+                        update(papers).where(papers.c.arxiv_id == arxiv_id).values(**row)
+                    )
+                    updated.append(arxiv_id)
+                    if change is Change.REVISED:
+                        revised.append(arxiv_id)
+            report = UpsertReport(tuple(new), tuple(updated), tuple(revised), tuple(unchanged))
+            if plan is not None:
+                planned = plan(report, merged_papers)
+                await self._plan(conn, planned, now=now)
+        return report
+
+    async def _load_papers(
+        self, conn: AsyncConnection, ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, StoredPaper]:
+        found: dict[str, StoredPaper] = {}
+        for chunk in _chunks(ids):
+            stmt = select(papers).where(papers.c.arxiv_id.in_(chunk))
+            if lock and self._pg:
+                stmt = stmt.with_for_update()
+            for row in (await conn.execute(stmt)).mappings():
+                found[row["arxiv_id"]] = _row_to_stored(row)
+        return found
+
+    async def get_paper(self, arxiv_id: str) -> StoredPaper | None:
+        return (await self.get_papers([arxiv_id])).get(arxiv_id)
+
+    async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]:
+        async with self._engine.connect() as conn:
+            return await self._load_papers(conn, list(arxiv_ids))
+
+    async def papers_seen_between(self, start: datetime, end: datetime) -> list[StoredPaper]:
+        stmt = (
+            select(papers)
+            .where(papers.c.first_seen >= start, papers.c.first_seen < end)
+            .order_by(papers.c.first_seen, papers.c.arxiv_id)
+        )
+        async with self._engine.connect() as conn:
+            return [_row_to_stored(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def count_papers(self) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(papers))).scalar_one())
+
+    # poll state --------------------------------------------------------------------------
+
+    async def get_poll_state(self, source: str) -> PollState:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(poll_state).where(poll_state.c.source == source)))
+                .mappings()
+                .first()
+            )
+        return _row_to_poll_state(row) if row else PollState(source=source)
+
+    async def save_poll_state(self, state: PollState) -> None:
+        values = {
+            "source": state.source,
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "last_attempt": state.last_attempt,
+            "last_success": state.last_success,
+            "last_change": state.last_change,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "consecutive_failures": state.consecutive_failures,
+        }
+        stmt = self._insert(poll_state).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[poll_state.c.source],
+            set_={k: v for k, v in values.items() if k != "source"},
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def all_poll_states(self) -> list[PollState]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(poll_state).order_by(poll_state.c.source))).mappings()
+            return [_row_to_poll_state(row) for row in rows]
+
+    # summaries ---------------------------------------------------------------------------
+
+    async def get_summary(self, arxiv_id: str, version: int, tier: str) -> Summary | None:
+        stmt = select(summaries).where(
+            summaries.c.arxiv_id == arxiv_id,
+            summaries.c.version == version,
+            summaries.c.tier == tier,
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return Summary(row["tldr"], tuple(row["key_points"]), row["tier"])
+
+    async def put_summary(
+        self, arxiv_id: str, version: int, summary: Summary, *, now: datetime
+    ) -> None:
+        values = {
+            "arxiv_id": arxiv_id,
+            "version": version,
+            "tier": summary.tier,
+            "tldr": summary.tldr,
+            "key_points": list(summary.key_points),
+            "created_at": now,
+        }
+        stmt = self._insert(summaries).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[summaries.c.arxiv_id, summaries.c.version, summaries.c.tier],
+            set_={"tldr": summary.tldr, "key_points": list(summary.key_points)},
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def count_summaries_since(self, tier: str, since: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(summaries)
+            .where(summaries.c.tier == tier, summaries.c.created_at >= since)
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    # destinations and subscriptions ------------------------------------------------------
+
+    async def ensure_destination(
+        self,
+        ref: DestinationRef,
+        *,
+        now: datetime,
+        settings: DestinationSettings | None = None,
+    ) -> Destination:
+        values = {
+            "platform": ref.platform.value,
+            "workspace": ref.workspace,
+            "channel": ref.channel,
+            "created_at": now,
+            "paused_reason": None,
+            **_settings_to_row(settings or DestinationSettings()),
+        }
+        stmt = self._insert(destinations).values(**values).on_conflict_do_nothing()
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+            row = (await conn.execute(self._destination_query(ref))).mappings().one()
+        return _row_to_destination(row)
+
+    @staticmethod
+    def _destination_query(ref: DestinationRef) -> Any:
+        return select(destinations).where(
+            destinations.c.platform == ref.platform.value,
+            destinations.c.workspace == ref.workspace,
+            destinations.c.channel == ref.channel,
+        )
+
+    async def get_destination(self, ref: DestinationRef) -> Destination | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(self._destination_query(ref))).mappings().first()
+        return _row_to_destination(row) if row else None
+
+    async def get_destination_by_id(self, destination_id: int) -> Destination | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(destinations).where(destinations.c.id == destination_id)))
+                .mappings()
+                .first()
+            )
+        return _row_to_destination(row) if row else None
+
+    async def list_destinations(self) -> list[Destination]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(destinations).order_by(destinations.c.id))).mappings()
+            return [_row_to_destination(row) for row in rows]
+
+    async def update_destination(
+        self,
+        destination_id: int,
+        *,
+        settings: DestinationSettings | None = None,
+        paused_reason: str | None = None,
+        clear_pause: bool = False,
+    ) -> Destination:
+        values: dict[str, Any] = {}
+        if settings is not None:
+            values.update(_settings_to_row(settings))
+        if paused_reason is not None:
+            values["paused_reason"] = paused_reason
+        elif clear_pause:
+            values["paused_reason"] = None
+        async with self._engine.begin() as conn:
+            if values:
+                await conn.execute(
+                    update(destinations).where(destinations.c.id == destination_id).values(**values)
+                )
+            row = (
+                (await conn.execute(select(destinations).where(destinations.c.id == destination_id)))
+                .mappings()
+                .one()
+            )
+        return _row_to_destination(row)
+
+    async def add_subscription(
+        self, destination_id: int, query: str, *, now: datetime, starts_at: datetime
+    ) -> tuple[Subscription, bool]:
+        """Add the subscription; (existing, False) when the destination already has it."""
+        stmt = (
+            self._insert(subscriptions)
+            .values(
+                destination_id=destination_id,
+                query=query,
+                created_at=now,
+                starts_at=starts_at,
+                paused=False,
+            )
+            .on_conflict_do_nothing()
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(stmt)
+            created = result.rowcount == 1
+            row = (
+                (
+                    await conn.execute(
+                        select(subscriptions).where(
+                            subscriptions.c.destination_id == destination_id,
+                            subscriptions.c.query == query,
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return _row_to_subscription(row), created
+
+    async def remove_subscription(self, destination_id: int, subscription_id: int) -> bool:
+        stmt = delete(subscriptions).where(
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.destination_id == destination_id,
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def set_subscription_paused(
+        self, destination_id: int, subscription_id: int, paused: bool
+    ) -> bool:
+        stmt = (
+            update(subscriptions)
+            .where(
+                subscriptions.c.id == subscription_id,
+                subscriptions.c.destination_id == destination_id,
+            )
+            .values(paused=paused)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def list_subscriptions(self, destination_id: int | None = None) -> list[Subscription]:
+        stmt = select(subscriptions).order_by(subscriptions.c.id)
+        if destination_id is not None:
+            stmt = stmt.where(subscriptions.c.destination_id == destination_id)
+        async with self._engine.connect() as conn:
+            return [_row_to_subscription(row) for row in (await conn.execute(stmt)).mappings()]
+
+    # the outbox --------------------------------------------------------------------------
+
+    async def plan_deliveries(self, planned: Sequence[PlannedDelivery], *, now: datetime) -> int:
+        async with self._engine.begin() as conn:
+            return await self._plan(conn, planned, now=now)
+
+    async def _plan(
+        self, conn: AsyncConnection, planned: Sequence[PlannedDelivery], *, now: datetime
+    ) -> int:
+        """Insert outbox rows; one per (paper, destination), whatever happens twice.
+
+        A row that already exists is left alone, except that a revision re-opens a row that
+        was sent for an older version (only planned when the destination asked for revisions).
+        """
+        written = 0
+        for item in planned:
+            values = {
+                "arxiv_id": item.arxiv_id,
+                "destination_id": item.destination_id,
+                "version": item.version,
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "due_at": item.due_at,
+                "created_at": now,
+                "maybe_posted": False,
+            }
+            stmt = self._insert(deliveries).values(**values).on_conflict_do_nothing()
+            result = await conn.execute(stmt)
+            if result.rowcount == 1:
+                written += 1
+                continue
+            reopen = (
+                update(deliveries)
+                .where(
+                    deliveries.c.arxiv_id == item.arxiv_id,
+                    deliveries.c.destination_id == item.destination_id,
+                    deliveries.c.status == DeliveryStatus.SENT.value,
+                    deliveries.c.version < item.version,
+                )
+                .values(
+                    version=item.version,
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=0,
+                    due_at=item.due_at,
+                    claim_token=None,
+                    claimed_until=None,
+                    maybe_posted=False,
+                    message_id=None,
+                    last_error=None,
+                )
+            )
+            written += (await conn.execute(reopen)).rowcount
+        return written
+
+    async def claim_deliveries(
+        self, *, now: datetime, limit: int, lease_seconds: float, token: str
+    ) -> list[Delivery]:
+        """Claim up to ``limit`` due rows for ``lease_seconds``; expired claims come back in doubt."""
+        due = or_(
+            and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.due_at <= now),
+            and_(
+                deliveries.c.status == DeliveryStatus.CLAIMED.value,
+                deliveries.c.claimed_until < now,
+            ),
+        )
+        paused = select(destinations.c.id).where(destinations.c.paused_reason.is_not(None))
+        pick = (
+            select(deliveries)
+            .where(due, deliveries.c.destination_id.not_in(paused))
+            .order_by(deliveries.c.due_at, deliveries.c.id)
+            .limit(limit)
+        )
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True, of=deliveries)
+        until = now + timedelta(seconds=lease_seconds)
+        claimed: list[Delivery] = []
+        async with self._engine.begin() as conn:
+            rows = list((await conn.execute(pick)).mappings())
+            for row in rows:
+                # An expired claim means a worker took it and never confirmed: in doubt.
+                in_doubt = bool(row["maybe_posted"]) or row["status"] == DeliveryStatus.CLAIMED
+                result = await conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id == row["id"],
+                        deliveries.c.status == row["status"],
+                        or_(
+                            deliveries.c.claim_token == row["claim_token"],
+                            deliveries.c.claim_token.is_(None),
+                        ),
+                    )
+                    .values(
+                        status=DeliveryStatus.CLAIMED.value,
+                        claim_token=token,
+                        claimed_until=until,
+                        attempts=deliveries.c.attempts + 1,
+                        maybe_posted=in_doubt,
+                    )
+                )
+                if result.rowcount != 1:
+                    continue  # another worker got it first
+                claimed.append(
+                    _row_to_delivery(
+                        {
+                            **row,
+                            "status": DeliveryStatus.CLAIMED.value,
+                            "claim_token": token,
+                            "claimed_until": until,
+                            "attempts": row["attempts"] + 1,
+                        },
+                        in_doubt=in_doubt,
+                    )
+                )
+        return claimed
+
+    def _owned(self, delivery_id: int, token: str) -> Any:
+        return and_(
+            deliveries.c.id == delivery_id,
+            deliveries.c.claim_token == token,
+            deliveries.c.status == DeliveryStatus.CLAIMED.value,
+        )
+
+    async def mark_maybe_posted(self, delivery_id: int, token: str) -> bool:
+        """Record, before posting, that this claim is about to reach the platform."""
+        stmt = update(deliveries).where(self._owned(delivery_id, token)).values(maybe_posted=True)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def confirm_delivery(
+        self, delivery_id: int, token: str, *, message_id: str, now: datetime
+    ) -> bool:
+        stmt = (
+            update(deliveries)
+            .where(self._owned(delivery_id, token))
+            .values(
+                status=DeliveryStatus.SENT.value,
+                message_id=message_id,
+                sent_at=now,
+                claimed_until=None,
+                maybe_posted=False,
+                last_error=None,
+            )
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def retry_delivery(
+        self,
+        delivery_id: int,
+        token: str,
+        *,
+        due_at: datetime,
+        error: str,
+        maybe_posted: bool = False,
+    ) -> bool:
+        stmt = (
+            update(deliveries)
+            .where(self._owned(delivery_id, token))
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                due_at=due_at,
+                claim_token=None,
+                claimed_until=None,
+                last_error=error[:2000],
+                maybe_posted=maybe_posted,
+            )
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool:
+        stmt = (
+            update(deliveries)
+            .where(self._owned(delivery_id, token))
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                claim_token=None,
+                claimed_until=None,
+                last_error=error[:2000],
+            )
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def fail_destination_deliveries(self, destination_id: int, *, error: str) -> int:
+        """Fail every unsent row of a destination that is gone (never for rows already sent)."""
+        stmt = (
+            update(deliveries)
+            .where(
+                deliveries.c.destination_id == destination_id,
+                deliveries.c.status.in_(
+                    [DeliveryStatus.PENDING.value, DeliveryStatus.CLAIMED.value]
+                ),
+            )
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                claim_token=None,
+                claimed_until=None,
+                last_error=error[:2000],
+            )
+        )
+        async with self._engine.begin() as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
+    async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]:
+        stmt = select(deliveries).order_by(deliveries.c.id)
+        if destination_id is not None:
+            stmt = stmt.where(deliveries.c.destination_id == destination_id)
+        async with self._engine.connect() as conn:
+            return [_row_to_delivery(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def queue_stats(self) -> QueueStats:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+                )
+            ).all()
+            oldest = (
+                await conn.execute(
+                    select(func.min(deliveries.c.due_at)).where(
+                        deliveries.c.status == DeliveryStatus.PENDING.value
+                    )
+                )
+            ).scalar_one()
+        counts = {str(status): int(n) for status, n in rows}
+        return QueueStats(
+            pending=counts.get(DeliveryStatus.PENDING.value, 0),
+            claimed=counts.get(DeliveryStatus.CLAIMED.value, 0),
+            sent=counts.get(DeliveryStatus.SENT.value, 0),
+            failed=counts.get(DeliveryStatus.FAILED.value, 0),
+            oldest_pending=oldest,
+            by_status=counts,
+        )

@@ -1,0 +1,208 @@
+"""The database schema (SQLAlchemy 2.x Core tables). Alembic migrations own its changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "UTCDateTime",
+    "deliveries",
+    "destinations",
+    "metadata",
+    "papers",
+    "poll_state",
+    "roundups",
+    "subscriptions",
+    "summaries",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; refuses naive datetimes; always gives back UTC-aware ones (also on SQLite)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: paperwire stores UTC-aware times only")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone type: keep it naive-UTC there, aware elsewhere.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=naming_convention)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", JSON, nullable=False),  # [[name, affiliation-or-null], ...]
+    Column("categories", JSON, nullable=False),  # primary first
+    Column("published", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("announce_type", String(16)),
+    Column("doi", String(255)),
+    Column("journal_ref", Text),
+    Column("comment", Text),
+    Column("hf_upvotes", Integer),
+    Column("hf_comments", Integer),
+    Column("hf_ai_summary", Text),
+    Column("hf_ai_keywords", JSON),
+    Column("hf_github_repo", Text),
+    Column("hf_github_stars", Integer),
+    Column("hf_project_page", Text),
+    Column("hf_daily_date", Date),
+    Column("s2_tldr", Text),
+    Column("s2_citations", Integer),
+    Column("sources", JSON, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_changed", UTCDateTime, nullable=False),
+    Index("ix_papers_first_seen", "first_seen"),
+)
+
+destinations = Table(
+    "destinations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("digest_hour", Integer, nullable=False),
+    Column("revisions", Boolean, nullable=False),
+    Column("roundup_day", String(3), nullable=False),
+    Column("roundup_hour", Integer, nullable=False),
+    Column("roundup_enabled", Boolean, nullable=False),
+    Column("paused_reason", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "workspace", "channel", name="uq_destinations_place"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "destination_id",
+        Integer,
+        ForeignKey("destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("query", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    UniqueConstraint("destination_id", "query", name="uq_subscriptions_destination_query"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("arxiv_id", String(64), ForeignKey("papers.arxiv_id"), nullable=False),
+    Column(
+        "destination_id",
+        Integer,
+        ForeignKey("destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("claim_token", String(64)),
+    Column("maybe_posted", Boolean, nullable=False),
+    Column("message_id", String(128)),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("arxiv_id", "destination_id", name="uq_deliveries_paper_destination"),
+    Index("ix_deliveries_status_due", "status", "due_at"),
+)
+
+roundups = Table(
+    "roundups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "destination_id",
+        Integer,
+        ForeignKey("destinations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("week", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message_id", String(128)),
+    Column("paper_ids", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("posted_at", UTCDateTime),
+    UniqueConstraint("destination_id", "week", name="uq_roundups_destination_week"),
+)
+
+poll_state = Table(
+    "poll_state",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_attempt", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("last_change", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False),
+)
+
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("tier", String(32), primary_key=True),
+    Column("tldr", Text, nullable=False),
+    Column("key_points", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_summaries_tier_created", "tier", "created_at"),
+)

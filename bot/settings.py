@@ -123,7 +123,13 @@ class Settings(BaseSettings):
     )
 
     # --- sources -----------------------------------------------------------------------------
-    arxiv_categories: Annotated[tuple[str, ...], NoDecode] = ("cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML")
+    arxiv_categories: Annotated[tuple[str, ...], NoDecode] = (
+        "cs.CL",
+        "cs.LG",
+        "cs.AI",
+        "cs.CV",
+        "stat.ML",
+    )
     arxiv_poll_minutes: int = Field(default=60, ge=5)
     hf_enabled: bool = True
     hf_poll_minutes: int = Field(default=120, ge=5)
@@ -141,13 +147,16 @@ class Settings(BaseSettings):
     deliver_batch: int = Field(default=20, ge=1, le=500)
     claim_lease_seconds: float = Field(default=120.0, gt=0)
     default_timezone: str = "UTC"
+    topics_file: str = "config/topics.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("arxiv_categories", mode="before")
     @classmethod
     def _split_categories(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return tuple(part for part in value.replace("+", ",").replace(" ", ",").split(",") if part)
+            return tuple(
+                part for part in value.replace("+", ",").replace(" ", ",").split(",") if part
+            )
         return value
 
     @field_validator("arxiv_categories")

@@ -4,6 +4,8 @@ Adapters implement these; services import only this module and ``bot.core``. The
 trees live here too, so a service can tell a transient fault from a permanent one without
 knowing which library raised it:
 
+    PaperNotFound (LookupError)  a well-formed id arXiv does not know
+
     SourceError
     ├── SourceUnavailable        network down, timeout, 5xx after retries
     │   └── SourceRateLimited    429 after retries (carries retry_after)
@@ -36,6 +38,7 @@ from bot.core.models import (
     Subscription,
     Summary,
 )
+from bot.core.planning import PlannedDelivery
 
 __all__ = [
     "Clock",
@@ -44,7 +47,9 @@ __all__ = [
     "HFSource",
     "ListingSource",
     "LookupSource",
+    "PaperNotFound",
     "PermanentPublishError",
+    "PlannedDelivery",
     "PublishError",
     "Publisher",
     "Rejected",
@@ -91,14 +96,27 @@ class SourceRequestRejected(SourceError, ValueError):
     """The source said our request is malformed (for example arXiv's 400 error feed)."""
 
 
+class PaperNotFound(LookupError):
+    """arXiv does not know this (well-formed) id."""
+
+    def __init__(self, arxiv_id: str) -> None:
+        super().__init__(f"arXiv has no paper {arxiv_id}: check the id (e.g. 2403.13043)")
+        self.arxiv_id = arxiv_id
+
+
 class PublishError(Exception):
     """Posting to a chat platform failed."""
 
 
 class TransientPublishError(PublishError):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    """Try again later. ``maybe_posted``: the post may have reached the platform (a timeout)."""
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, maybe_posted: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_posted = maybe_posted
 
 
 class PermanentPublishError(PublishError):
@@ -199,14 +217,6 @@ class UpsertReport:
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedDelivery:
-    arxiv_id: str
-    destination_id: int
-    version: int
-    due_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class StoredPaper:
     paper: Paper
     first_seen: datetime
@@ -276,14 +286,15 @@ class Store(Protocol):
     async def list_subscriptions(self, destination_id: int | None = None) -> list[Subscription]: ...
 
     # the outbox
-    async def plan_deliveries(self, planned: Sequence[PlannedDelivery], *, now: datetime) -> int: ...
+    async def plan_deliveries(
+        self, planned: Sequence[PlannedDelivery], *, now: datetime
+    ) -> int: ...
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease_seconds: float, token: str
     ) -> list[Delivery]: ...
     async def confirm_delivery(
         self, delivery_id: int, token: str, *, message_id: str, now: datetime
     ) -> bool: ...
-    async def mark_maybe_posted(self, delivery_id: int, token: str) -> bool: ...
     async def retry_delivery(
         self,
         delivery_id: int,
@@ -294,12 +305,16 @@ class Store(Protocol):
         maybe_posted: bool = False,
     ) -> bool: ...
     async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool: ...
-    async def fail_destination_deliveries(self, destination_id: int, *, error: str) -> int: ...
     async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]: ...
     async def queue_stats(self) -> QueueStats: ...
 
 
 class PlanFn(Protocol):
-    """Called inside the upsert transaction with what changed; returns deliveries to write."""
+    """Called inside the upsert transaction with what changed; returns deliveries to write.
 
-    def __call__(self, report: UpsertReport, papers: Sequence[Paper]) -> Sequence[PlannedDelivery]: ...
+    ``papers`` are the merged records of this batch with their first-seen times.
+    """
+
+    def __call__(
+        self, report: UpsertReport, papers: Sequence[StoredPaper]
+    ) -> Sequence[PlannedDelivery]: ...

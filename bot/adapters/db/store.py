@@ -237,11 +237,11 @@ class SqlStore:
         unchanged: list[str] = []
         async with self._engine.begin() as conn:
             existing = await self._load_papers(conn, list(incoming), lock=True)
-            merged_papers: list[Paper] = []
+            merged_papers: list[StoredPaper] = []
             for arxiv_id, paper in incoming.items():
                 old = existing.get(arxiv_id)
                 merged, change = merge_paper(old.paper if old else None, paper)
-                merged_papers.append(merged)
+                first_seen = old.first_seen if old else now
                 row = _paper_to_row(merged)
                 if change is Change.NEW:
                     row["first_seen"] = now
@@ -258,6 +258,15 @@ class SqlStore:
                     updated.append(arxiv_id)
                     if change is Change.REVISED:
                         revised.append(arxiv_id)
+                merged_papers.append(
+                    StoredPaper(
+                        merged,
+                        first_seen,
+                        now
+                        if change is not Change.UNCHANGED
+                        else (old.last_changed if old else now),
+                    )
+                )
             report = UpsertReport(tuple(new), tuple(updated), tuple(revised), tuple(unchanged))
             if plan is not None:
                 planned = plan(report, merged_papers)
@@ -413,7 +422,11 @@ class SqlStore:
     async def get_destination_by_id(self, destination_id: int) -> Destination | None:
         async with self._engine.connect() as conn:
             row = (
-                (await conn.execute(select(destinations).where(destinations.c.id == destination_id)))
+                (
+                    await conn.execute(
+                        select(destinations).where(destinations.c.id == destination_id)
+                    )
+                )
                 .mappings()
                 .first()
             )
@@ -445,7 +458,11 @@ class SqlStore:
                     update(destinations).where(destinations.c.id == destination_id).values(**values)
                 )
             row = (
-                (await conn.execute(select(destinations).where(destinations.c.id == destination_id)))
+                (
+                    await conn.execute(
+                        select(destinations).where(destinations.c.id == destination_id)
+                    )
+                )
                 .mappings()
                 .one()
             )
@@ -523,8 +540,8 @@ class SqlStore:
     ) -> int:
         """Insert outbox rows; one per (paper, destination), whatever happens twice.
 
-        A row that already exists is left alone, except that a revision re-opens a row that
-        was sent for an older version (only planned when the destination asked for revisions).
+        A row that already exists is left alone, except that a revision planned with ``reopen``
+        (the destination asked for revisions) re-opens a row sent for an older version.
         """
         written = 0
         for item in planned:
@@ -542,6 +559,8 @@ class SqlStore:
             result = await conn.execute(stmt)
             if result.rowcount == 1:
                 written += 1
+                continue
+            if not item.reopen:
                 continue
             reopen = (
                 update(deliveries)
@@ -569,7 +588,7 @@ class SqlStore:
     async def claim_deliveries(
         self, *, now: datetime, limit: int, lease_seconds: float, token: str
     ) -> list[Delivery]:
-        """Claim up to ``limit`` due rows for ``lease_seconds``; expired claims come back in doubt."""
+        """Claim up to ``limit`` due rows for a lease; expired claims come back in doubt."""
         due = or_(
             and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.due_at <= now),
             and_(
@@ -634,12 +653,6 @@ class SqlStore:
             deliveries.c.status == DeliveryStatus.CLAIMED.value,
         )
 
-    async def mark_maybe_posted(self, delivery_id: int, token: str) -> bool:
-        """Record, before posting, that this claim is about to reach the platform."""
-        stmt = update(deliveries).where(self._owned(delivery_id, token)).values(maybe_posted=True)
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
-
     async def confirm_delivery(
         self, delivery_id: int, token: str, *, message_id: str, now: datetime
     ) -> bool:
@@ -695,26 +708,6 @@ class SqlStore:
         )
         async with self._engine.begin() as conn:
             return (await conn.execute(stmt)).rowcount == 1
-
-    async def fail_destination_deliveries(self, destination_id: int, *, error: str) -> int:
-        """Fail every unsent row of a destination that is gone (never for rows already sent)."""
-        stmt = (
-            update(deliveries)
-            .where(
-                deliveries.c.destination_id == destination_id,
-                deliveries.c.status.in_(
-                    [DeliveryStatus.PENDING.value, DeliveryStatus.CLAIMED.value]
-                ),
-            )
-            .values(
-                status=DeliveryStatus.FAILED.value,
-                claim_token=None,
-                claimed_until=None,
-                last_error=error[:2000],
-            )
-        )
-        async with self._engine.begin() as conn:
-            return int((await conn.execute(stmt)).rowcount)
 
     async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]:
         stmt = select(deliveries).order_by(deliveries.c.id)

@@ -1,0 +1,255 @@
+"""The bodies of the command-line commands (``bot.cli`` parses, these act).
+
+Each command returns its exit code. Errors a person can fix raise ``UsageError`` (exit 2);
+errors of the world (a source down, an un-migrated database) raise ``UserFacingError`` (exit 1);
+both carry one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.adapters.console import render_text
+from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, upgrade
+from bot.adapters.discord.render import render_discord
+from bot.adapters.slack.render import render_slack
+from bot.app import ConfigError, open_app
+from bot.core.calendar import feed_health
+from bot.core.ids import InvalidArxivId, parse_arxiv_id
+from bot.core.models import Card
+from bot.core.summarize import summarize
+from bot.core.topics import classify
+from bot.services.ports import PaperNotFound, SourceError
+from bot.settings import Settings
+
+__all__ = ["BAD_INPUT", "FAILURE", "UsageError", "UserFacingError"]
+
+
+class UsageError(ValueError):
+    """Bad input: exit 2 with this one line."""
+
+
+class UserFacingError(RuntimeError):
+    """The command could not do its job: exit 1 with this one line."""
+
+
+# Which errors are the person's to fix (exit 2) and which are the world's (exit 1).
+BAD_INPUT: tuple[type[Exception], ...] = (UsageError, ConfigError)
+FAILURE: tuple[type[Exception], ...] = (UserFacingError, DatabaseError)
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        before, after = await upgrade(engine)
+    except DatabaseError as exc:
+        raise UserFacingError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+    where = describe_url(settings.database_url)
+    if before == after:
+        _out(f"{where}: already at revision {after}")
+    else:
+        _out(f"{where}: upgraded from {before or 'empty'} to revision {after}")
+    return 0
+
+
+# --- card -------------------------------------------------------------------------------
+
+
+def _card_json(card: Card) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if hasattr(value, "__dataclass_fields__"):
+            return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+        return value
+
+    data: dict[str, Any] = plain(card)
+    data["versioned_id"] = card.versioned_id
+    return data
+
+
+_FORMATS: dict[str, Callable[[Card], str]] = {
+    "text": render_text,
+    "json": lambda card: json.dumps(_card_json(card), ensure_ascii=False, indent=2),
+    "discord": lambda card: json.dumps(render_discord(card), ensure_ascii=False, indent=2),
+    "slack": lambda card: json.dumps(render_slack(card), ensure_ascii=False, indent=2),
+}
+
+
+async def cmd_card(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        ident = parse_arxiv_id(args.paper)
+    except InvalidArxivId as exc:
+        raise UsageError(str(exc)) from exc
+    async with open_app(settings) as app:
+        try:
+            stored = await app.lookup.get(ident.id)
+        except PaperNotFound as exc:
+            raise UsageError(str(exc)) from exc
+        except SourceError as exc:
+            raise UserFacingError(
+                f"arXiv is unreachable, so {ident.id} cannot be fetched now ({exc.message}); "
+                "try again later"
+            ) from exc
+        card = await app.cards.card_for(stored.paper)
+    _out(_FORMATS[args.format](card))
+    return 0
+
+
+# --- poll -------------------------------------------------------------------------------
+
+
+async def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_app(settings) as app:
+        names = app.ingest.source_names if args.source == "all" else [args.source]
+        if args.source == "hf" and "hf" not in app.ingest.source_names:
+            raise UsageError("Hugging Face is disabled: set PAPERWIRE_HF_ENABLED=true to poll it")
+        reports = await app.ingest.poll_all(names)
+    for report in reports:
+        _out(report.summary())
+        for rejected in report.rejected[:20]:
+            _out(f"  rejected {rejected.identifier}: {rejected.reason}")
+        if len(report.rejected) > 20:
+            _out(f"  ... and {len(report.rejected) - 20} more rejected")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+# --- summarize --------------------------------------------------------------------------
+
+
+async def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
+    """JSON lines in, JSON lines out; every line is checked before any output is written."""
+    from bot.app import load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(settings)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    items: list[tuple[str, str]] = []
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f'line {number}: not JSON ({exc.msg}); give one {{"title", "abstract"}} '
+                "object per line"
+            ) from None
+        if not isinstance(record, dict) or not isinstance(record.get("abstract"), str):
+            raise UsageError(f'line {number}: needs an "abstract" string (and optionally "title")')
+        title = record.get("title", "")
+        if not isinstance(title, str):
+            raise UsageError(f'line {number}: "title" must be a string')
+        items.append((title, record["abstract"]))
+    for title, abstract in items:
+        summary = summarize(title, abstract)
+        topic = classify(taxonomy, title, abstract, ())
+        _out(
+            json.dumps(
+                {"tldr": summary.tldr, "points": list(summary.key_points), "topic": topic.name},
+                ensure_ascii=False,
+            )
+        )
+    return 0
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_app(settings) as app:
+        now = app.clock.now()
+        states = {s.source: s for s in await app.store.all_poll_states()}
+        stats = await app.store.queue_stats()
+        destinations = await app.store.list_destinations()
+        subs = await app.store.list_subscriptions()
+        papers = await app.store.count_papers()
+    _out("sources:")
+    for name, interval in (
+        ("arxiv", settings.arxiv_poll_minutes),
+        ("hf", settings.hf_poll_minutes if settings.hf_enabled else None),
+    ):
+        state = states.get(name)
+        if interval is None:
+            _out(f"  {name}: disabled")
+            continue
+        if name == "arxiv":
+            health = feed_health(
+                now,
+                last_success=state.last_success if state else None,
+                last_change=state.last_change if state else None,
+                last_error=state.last_error if state else None,
+                last_error_at=state.last_error_at if state else None,
+            )
+            line = health.message
+        elif state is None or state.last_success is None:
+            line = f"failing: {state.last_error}" if state and state.last_error else "never polled"
+        else:
+            line = f"ok: last success {_ago(now, state.last_success)}"
+            if state.last_error_at and state.last_error_at > state.last_success:
+                line = f"failing: {state.last_error}; last success {_ago(now, state.last_success)}"
+        _out(f"  {name}: {line}; polled every {interval} min")
+    _out(f"papers stored: {papers}")
+    _out(
+        f"deliveries: {stats.pending} pending, {stats.claimed} in progress, {stats.sent} sent, "
+        f"{stats.failed} failed"
+        + (
+            f"; oldest pending due {_ago(now, stats.oldest_pending)}"
+            if stats.oldest_pending
+            else ""
+        )
+    )
+    _out(f"destinations: {len(destinations)}, subscriptions: {len(subs)}")
+    for dest in destinations:
+        if dest.paused_reason:
+            _out(f"  {dest.ref}: paused: {dest.paused_reason}")
+    return 0
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    seconds = (now - then).total_seconds()
+    if abs(seconds) < 3600:
+        return f"{round(seconds / 60)} minutes ago"
+    return f"{round(seconds / 3600)} hours ago"
+
+
+# --- subscriptions, run, roundup -----------------------------------------------------------
+
+
+async def cmd_subs_add(settings: Settings, args: argparse.Namespace) -> int:
+    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+
+
+async def cmd_subs_remove(settings: Settings, args: argparse.Namespace) -> int:
+    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+
+
+async def cmd_subs_list(settings: Settings, args: argparse.Namespace) -> int:
+    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+
+
+async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    raise UserFacingError("`paperwire run` lands with issue 5 (delivery); not available yet")
+
+
+async def cmd_roundup(settings: Settings, args: argparse.Namespace) -> int:
+    raise UserFacingError(
+        "weekly roundups are not built yet; `paperwire roundup` will post them when they land"
+    )

@@ -1,0 +1,138 @@
+"""Paper -> Card: the TL;DR from the first summarizer tier that has one, cached; a topic.
+
+Tiers, in order (DESIGN.md section 4): an LLM when configured (with a daily budget of calls),
+Hugging Face's ``ai_summary``, Semantic Scholar's ``tldr``, then the built-in extractive
+summarizer, which always answers. Results of the outside tiers are cached per paper, version
+and tier in the database; the extractive tier is deterministic and instant, so it is not
+cached (a better algorithm then shows at once on old papers too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.cards import build_card
+from bot.core.models import Card, Paper, Summary
+from bot.core.summarize import summarize
+from bot.core.topics import Taxonomy, classify
+from bot.services.ports import Clock, Store, Summarizer
+
+__all__ = [
+    "CardService",
+    "ExtractiveTier",
+    "HuggingFaceTier",
+    "SemanticScholarTier",
+    "TierSpec",
+]
+
+log = logging.getLogger(__name__)
+_DAY = timedelta(days=1)
+
+
+class ExtractiveTier:
+    """The built-in, offline summarizer (bot.core.summarize)."""
+
+    tier = "extractive"
+
+    async def summarize(self, paper: Paper) -> Summary:
+        return summarize(paper.title, paper.abstract)
+
+
+class HuggingFaceTier:
+    """Hugging Face's own ``ai_summary``, when the paper is on Daily Papers."""
+
+    tier = "hf"
+
+    async def summarize(self, paper: Paper) -> Summary | None:
+        text = paper.hf.ai_summary if paper.hf else None
+        return Summary(text.strip(), (), self.tier) if text and text.strip() else None
+
+
+class SemanticScholarTier:
+    """Semantic Scholar's ``tldr``, when enrichment found one."""
+
+    tier = "s2"
+
+    async def summarize(self, paper: Paper) -> Summary | None:
+        text = paper.s2.tldr if paper.s2 else None
+        return Summary(text.strip(), (), self.tier) if text and text.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class TierSpec:
+    summarizer: Summarizer
+    daily_budget: int | None = None  # calls per rolling 24 hours; None = unlimited
+    cached: bool = True
+
+
+class CardService:
+    def __init__(
+        self,
+        store: Store,
+        tiers: Sequence[TierSpec],
+        taxonomy: Taxonomy,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._tiers = list(tiers)
+        self._taxonomy = taxonomy
+        self._clock = clock
+        self._extractive = ExtractiveTier()
+        # Calls that produced nothing still cost budget; successes are counted in the cache.
+        self._failed_calls: dict[str, deque[datetime]] = {}
+
+    async def card_for(self, paper: Paper) -> Card:
+        summary = await self.summary_for(paper)
+        keywords = paper.hf.ai_keywords if paper.hf else ()
+        topic = classify(
+            self._taxonomy, paper.title, paper.abstract, paper.categories, keywords=keywords
+        )
+        return build_card(paper, summary, topic)
+
+    async def summary_for(self, paper: Paper) -> Summary:
+        fallback = await self._extractive.summarize(paper)
+        for spec in self._tiers:
+            found = await self._from_tier(spec, paper)
+            if found is not None:
+                # A tier that gives only a TL;DR borrows the extractive key points.
+                points = found.key_points or tuple(
+                    p for p in fallback.key_points if p != found.tldr
+                )
+                return Summary(found.tldr, points, found.tier)
+        return fallback
+
+    async def _from_tier(self, spec: TierSpec, paper: Paper) -> Summary | None:
+        name = spec.summarizer.tier
+        if spec.cached:
+            cached = await self._store.get_summary(paper.arxiv_id, paper.version, name)
+            if cached is not None:
+                return cached
+        if spec.daily_budget is not None and not await self._within_budget(name, spec.daily_budget):
+            log.info("summarizer %s: daily budget of %d calls used up", name, spec.daily_budget)
+            return None
+        try:
+            summary = await spec.summarizer.summarize(paper)
+        except Exception as exc:  # a tier's failure falls through to the next one
+            log.warning("summarizer %s failed on %s: %s", name, paper.arxiv_id, exc)
+            self._failed_calls.setdefault(name, deque()).append(self._clock.now())
+            return None
+        if summary is None:
+            self._failed_calls.setdefault(name, deque()).append(self._clock.now())
+        elif spec.cached:
+            await self._store.put_summary(
+                paper.arxiv_id, paper.version, summary, now=self._clock.now()
+            )
+        return summary
+
+    async def _within_budget(self, name: str, budget: int) -> bool:
+        """Calls in the last 24 hours: the cached answers (kept across restarts) + failures."""
+        since = self._clock.now() - _DAY
+        failures = self._failed_calls.setdefault(name, deque())
+        while failures and failures[0] <= since:
+            failures.popleft()
+        used = await self._store.count_summaries_since(name, since) + len(failures)
+        return used < budget

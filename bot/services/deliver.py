@@ -1,0 +1,178 @@
+"""The sender: claim due outbox rows, build each card, publish it, record the message id.
+
+Exactly once, even across crashes: a row whose claim expired without a confirmation (or whose
+post timed out) is "in doubt", and the publisher is asked whether the post already exists
+before anything is posted again. Transient failures back off (honouring the platform's
+retry-after); permanent ones pause the destination with the reason, shown in `paperwire status`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.core.models import Delivery, Destination, Platform
+from bot.services.cards import CardService
+from bot.services.ports import (
+    Clock,
+    PermanentPublishError,
+    Publisher,
+    Store,
+    TransientPublishError,
+)
+
+__all__ = ["DeliveryReport", "DeliveryService", "backoff_seconds"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 3600.0
+NO_PUBLISHER_RETRY = 3600.0  # a destination on a platform we have no token for
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff (5 s, 10 s, 20 s ... capped at an hour), never sooner than asked."""
+    delay: float = min(MAX_BACKOFF, 5.0 * 2.0 ** max(0, attempts - 1))
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    reconciled: int = 0  # in-doubt rows found already posted
+    retried: int = 0
+    failed: int = 0
+    paused: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.reconciled + self.retried + self.failed
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        store: Store,
+        cards: CardService,
+        publishers: Mapping[Platform, Publisher],
+        clock: Clock,
+        *,
+        lease_seconds: float = 120.0,
+        batch: int = 20,
+        worker_id: str | None = None,
+    ) -> None:
+        self._store = store
+        self._cards = cards
+        self._publishers = publishers
+        self._clock = clock
+        self._lease = lease_seconds
+        self._batch = batch
+        self._worker = worker_id or uuid.uuid4().hex[:12]
+
+    async def run_once(self) -> DeliveryReport:
+        """Claim and handle one batch of due rows."""
+        report = DeliveryReport()
+        token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+        claimed = await self._store.claim_deliveries(
+            now=self._clock.now(), limit=self._batch, lease_seconds=self._lease, token=token
+        )
+        destinations: dict[int, Destination | None] = {}
+        for delivery in claimed:
+            if delivery.destination_id not in destinations:
+                destinations[delivery.destination_id] = await self._store.get_destination_by_id(
+                    delivery.destination_id
+                )
+            dest = destinations[delivery.destination_id]
+            if dest is None or dest.paused_reason is not None:
+                # Paused in this batch: hand the row back untouched, to go when resumed.
+                await self._store.retry_delivery(
+                    delivery.id, token, due_at=self._clock.now(), error="destination paused"
+                )
+                continue
+            reason = await self._deliver(delivery, dest, token, report)
+            if reason is not None:
+                destinations[dest.id] = dataclasses.replace(dest, paused_reason=reason)
+        return report
+
+    async def drain(self, *, max_rounds: int = 1000) -> DeliveryReport:
+        """Deliver until nothing is due now (for `paperwire run --once`)."""
+        total = DeliveryReport()
+        for _ in range(max_rounds):
+            report = await self.run_once()
+            total.sent += report.sent
+            total.reconciled += report.reconciled
+            total.retried += report.retried
+            total.failed += report.failed
+            total.paused.extend(report.paused)
+            if report.sent + report.reconciled == 0:
+                break
+        return total
+
+    async def _deliver(
+        self, delivery: Delivery, dest: Destination, token: str, report: DeliveryReport
+    ) -> str | None:
+        """Handle one claimed row; return the reason when the destination had to be paused."""
+        now = self._clock.now()
+        publisher = self._publishers.get(dest.ref.platform)
+        if publisher is None:
+            await self._store.retry_delivery(
+                delivery.id,
+                token,
+                due_at=now + timedelta(seconds=NO_PUBLISHER_RETRY),
+                error=f"no {dest.ref.platform.value} token configured",
+            )
+            report.retried += 1
+            return None
+        stored = await self._store.get_paper(delivery.arxiv_id)
+        if stored is None:  # pragma: no cover - the foreign key makes this impossible
+            await self._store.fail_delivery(delivery.id, token, error="paper missing")
+            report.failed += 1
+            return None
+        card = await self._cards.card_for(stored.paper)
+        nonce = f"pw-{delivery.id}-v{delivery.version}"
+        try:
+            if delivery.in_doubt:
+                existing = await publisher.find_existing(dest.ref, card, nonce=nonce)
+                if existing is not None:
+                    log.info("delivery %s was already posted as %s", delivery.id, existing)
+                    await self._store.confirm_delivery(
+                        delivery.id, token, message_id=existing, now=self._clock.now()
+                    )
+                    report.reconciled += 1
+                    return None
+            message_id = await publisher.publish(dest.ref, card, nonce=nonce)
+        except TransientPublishError as exc:
+            delay = backoff_seconds(delivery.attempts, exc.retry_after)
+            log.warning(
+                "delivery %s to %s: %s; retrying in %.0f s", delivery.id, dest.ref, exc, delay
+            )
+            await self._store.retry_delivery(
+                delivery.id,
+                token,
+                due_at=self._clock.now() + timedelta(seconds=delay),
+                error=str(exc),
+                maybe_posted=exc.maybe_posted or delivery.in_doubt,
+            )
+            report.retried += 1
+            return None
+        except PermanentPublishError as exc:
+            # Stop this destination; its rows stay queued (nothing is lost) until a person
+            # fixes the channel and resumes it.
+            log.warning("destination %s paused: %s", dest.ref, exc.reason)
+            await self._store.update_destination(dest.id, paused_reason=exc.reason)
+            await self._store.retry_delivery(
+                delivery.id, token, due_at=self._clock.now(), error=exc.reason
+            )
+            report.failed += 1
+            report.paused.append(f"{dest.ref}: {exc.reason}")
+            return exc.reason
+        if not await self._store.confirm_delivery(
+            delivery.id, token, message_id=message_id, now=self._clock.now()
+        ):
+            # Our claim lapsed while posting; the next claimer will find this post and confirm.
+            log.warning("delivery %s: claim lapsed before confirmation", delivery.id)
+        report.sent += 1
+        return None

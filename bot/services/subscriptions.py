@@ -1,0 +1,159 @@
+"""Subscriptions per destination, and the delivery planner that matching runs through."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.core.matching import SubscriptionIndex
+from bot.core.models import Destination, DestinationRef, Subscription
+from bot.core.planning import Candidate, plan_deliveries
+from bot.core.query import QueryError, parse_query
+from bot.services.ports import (
+    Clock,
+    PlanFn,
+    PlannedDelivery,
+    Store,
+    StoredPaper,
+    UpsertReport,
+)
+
+__all__ = ["AddResult", "SubscriptionService", "SubscriptionNotFound", "load_planner"]
+
+log = logging.getLogger(__name__)
+MAX_BACKFILL_DAYS = 30
+MAX_SUBSCRIPTIONS_PER_DESTINATION = 50
+
+
+class SubscriptionNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    subscription: Subscription
+    created: bool
+    backfilled: int = 0  # deliveries planned from papers already stored
+
+
+async def load_planner(store: Store, clock: Clock) -> PlanFn | None:
+    """Load the active subscriptions once and return the planner the store calls in its
+    upsert transaction; None when nothing is subscribed."""
+    subs = [s for s in await store.list_subscriptions() if not s.paused]
+    if not subs:
+        return None
+    destinations = {d.id: d for d in await store.list_destinations()}
+    by_id = {s.id: s for s in subs}
+    index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
+    now = clock.now()
+
+    def plan(report: UpsertReport, papers: Sequence[StoredPaper]) -> list[PlannedDelivery]:
+        changed = set(report.new) | set(report.updated)
+        revised = set(report.revised)
+        candidates = [
+            Candidate(p.paper, p.first_seen, revised=p.paper.arxiv_id in revised)
+            for p in papers
+            if p.paper.arxiv_id in changed
+        ]
+        return plan_deliveries(candidates, index, by_id, destinations, now=now)
+
+    return plan
+
+
+class SubscriptionService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def add(
+        self, ref: DestinationRef, query_text: str, *, backfill_days: int = 0
+    ) -> AddResult:
+        """Subscribe ``ref`` to a query. It starts from now unless a backfill is asked for.
+
+        Raises QueryError (with position and fix) for a bad query, ValueError for a bad backfill.
+        """
+        if not 0 <= backfill_days <= MAX_BACKFILL_DAYS:
+            raise ValueError(f"backfill must be 0 to {MAX_BACKFILL_DAYS} days, got {backfill_days}")
+        query = parse_query(query_text)  # validate before anything is written
+        now = self._clock.now()
+        dest = await self._store.ensure_destination(ref, now=now)
+        existing = await self._store.list_subscriptions(dest.id)
+        if len(existing) >= MAX_SUBSCRIPTIONS_PER_DESTINATION and all(
+            s.query != query.normalized for s in existing
+        ):
+            raise ValueError(
+                f"{ref} already has {len(existing)} subscriptions, the most a channel can have: "
+                "remove one first"
+            )
+        starts_at = now - timedelta(days=backfill_days)
+        sub, created = await self._store.add_subscription(
+            dest.id, query.normalized, now=now, starts_at=starts_at
+        )
+        backfilled = 0
+        if created and backfill_days:
+            backfilled = await self._backfill(dest, sub)
+        return AddResult(sub, created, backfilled)
+
+    async def _backfill(self, dest: Destination, sub: Subscription) -> int:
+        now = self._clock.now()
+        stored = await self._store.papers_seen_between(sub.starts_at, now)
+        index = SubscriptionIndex([(sub.id, parse_query(sub.query))])
+        planned = plan_deliveries(
+            [Candidate(p.paper, p.first_seen) for p in stored],
+            index,
+            {sub.id: sub},
+            {dest.id: dest},
+            now=now,
+        )
+        return await self._store.plan_deliveries(planned, now=now)
+
+    async def remove(self, ref: DestinationRef, id_or_query: str) -> Subscription:
+        """Remove by subscription id (as `subs list` shows it) or by query text."""
+        dest = await self._store.get_destination(ref)
+        subs = await self._store.list_subscriptions(dest.id) if dest else []
+        target = self._find(subs, id_or_query)
+        if dest is None or target is None:
+            raise SubscriptionNotFound(
+                f"{ref} has no subscription {id_or_query!r}: see `paperwire subs list {ref}`"
+            )
+        await self._store.remove_subscription(dest.id, target.id)
+        return target
+
+    async def set_paused(self, ref: DestinationRef, id_or_query: str, paused: bool) -> Subscription:
+        dest = await self._store.get_destination(ref)
+        subs = await self._store.list_subscriptions(dest.id) if dest else []
+        target = self._find(subs, id_or_query)
+        if dest is None or target is None:
+            raise SubscriptionNotFound(
+                f"{ref} has no subscription {id_or_query!r}: see `paperwire subs list {ref}`"
+            )
+        await self._store.set_subscription_paused(dest.id, target.id, paused)
+        return dataclasses.replace(target, paused=paused)
+
+    @staticmethod
+    def _find(subs: Sequence[Subscription], id_or_query: str) -> Subscription | None:
+        text = id_or_query.strip().removeprefix("#")
+        if text.isdigit():
+            return next((s for s in subs if s.id == int(text)), None)
+        try:
+            normalized = parse_query(id_or_query).normalized
+        except QueryError:
+            return None
+        return next((s for s in subs if s.query == normalized), None)
+
+    async def list(
+        self, ref: DestinationRef | None = None
+    ) -> list[tuple[Destination, list[Subscription]]]:
+        if ref is not None:
+            dest = await self._store.get_destination(ref)
+            if dest is None:
+                return []
+            return [(dest, await self._store.list_subscriptions(dest.id))]
+        subs = await self._store.list_subscriptions()
+        return [
+            (dest, [s for s in subs if s.destination_id == dest.id])
+            for dest in await self._store.list_destinations()
+        ]

@@ -6,7 +6,11 @@ import time: ``open_app`` builds everything inside an async context and closes i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
+import signal
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,12 +30,20 @@ from bot.services.cards import (
     SemanticScholarTier,
     TierSpec,
 )
+from bot.adapters.console import ConsolePublisher
+from bot.adapters.discord.publisher import DiscordPublisher
+from bot.adapters.slack.publisher import SlackPublisher
+from bot.adapters.scheduler import build_scheduler
+from bot.adapters.web import WebServer
+from bot.core.models import Platform
+from bot.services.deliver import DeliveryService
 from bot.services.ingest import IngestService
 from bot.services.lookup import LookupService
-from bot.services.ports import ListingSource
+from bot.services.ports import ListingSource, Publisher
+from bot.services.subscriptions import SubscriptionService, load_planner
 from bot.settings import Settings
 
-__all__ = ["App", "SystemClock", "load_taxonomy", "open_app"]
+__all__ = ["App", "SystemClock", "load_taxonomy", "open_app", "run_forever"]
 
 log = logging.getLogger(__name__)
 _PACKAGED_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
@@ -71,6 +83,9 @@ class App:
     lookup: LookupService
     cards: CardService
     ingest: IngestService
+    subscriptions: SubscriptionService
+    deliver: DeliveryService
+    publishers: dict[Platform, Publisher]
 
 
 def _tiers(settings: Settings) -> list[TierSpec]:
@@ -110,7 +125,19 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
             if settings.hf_enabled:
                 listing["hf"] = sources.hf
             tiers = _tiers(settings)
+            cards = CardService(store, tiers, taxonomy, clock)
+            publishers: dict[Platform, Publisher] = {Platform.CONSOLE: ConsolePublisher()}
+            stack = contextlib.AsyncExitStack()
+            await stack.__aenter__()
             try:
+                if settings.discord_token is not None:
+                    publishers[Platform.DISCORD] = await stack.enter_async_context(
+                        DiscordPublisher.from_settings(settings)
+                    )
+                if settings.slack_bot_token is not None:
+                    publishers[Platform.SLACK] = await stack.enter_async_context(
+                        SlackPublisher.from_settings(settings)
+                    )
                 yield App(
                     settings=settings,
                     engine=engine,
@@ -121,13 +148,100 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                     lookup=LookupService(
                         store, sources.api, sources.hf if settings.hf_enabled else None, clock
                     ),
-                    cards=CardService(store, tiers, taxonomy, clock),
-                    ingest=IngestService(store, listing, clock, enricher=sources.s2),
+                    cards=cards,
+                    ingest=IngestService(
+                        store,
+                        listing,
+                        clock,
+                        plan_factory=lambda: load_planner(store, clock),
+                        enricher=sources.s2,
+                    ),
+                    subscriptions=SubscriptionService(store, clock),
+                    deliver=DeliveryService(
+                        store,
+                        cards,
+                        publishers,
+                        clock,
+                        lease_seconds=settings.claim_lease_seconds,
+                        batch=settings.deliver_batch,
+                    ),
+                    publishers=publishers,
                 )
             finally:
+                await stack.aclose()
                 for spec in tiers:
                     close = getattr(spec.summarizer, "aclose", None)
                     if close is not None:
                         await close()
     finally:
         await engine.dispose()
+
+
+async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
+    """The bot: scheduled polls and deliveries plus the web endpoints, until SIGINT/SIGTERM."""
+    settings = app.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    async def poll(name: str) -> None:
+        report = await app.ingest.poll(name)
+        log.info("%s", report.summary())
+
+    async def deliver() -> None:
+        report = await app.deliver.run_once()
+        if report.handled:
+            log.info(
+                "delivered %d, retrying %d, reconciled %d",
+                report.sent,
+                report.retried,
+                report.reconciled,
+            )
+        for line in report.paused:
+            log.warning("paused %s", line)
+
+    intervals = {"arxiv": settings.arxiv_poll_minutes, "hf": settings.hf_poll_minutes}
+    polls = {
+        name: (functools.partial(poll, name), float(intervals[name]))
+        for name in app.ingest.source_names
+    }
+    scheduler = build_scheduler(polls, (deliver, settings.deliver_every_seconds))
+
+    async def health() -> tuple[bool, dict[str, object]]:
+        states = {s.source: s for s in await app.store.all_poll_states()}
+        details: dict[str, object] = {
+            name: {
+                "last_success": st.last_success.isoformat() if st.last_success else None,
+                "last_error": st.last_error,
+            }
+            for name, st in states.items()
+        }
+        return True, {"sources": details}
+
+    async def metrics() -> dict[str, float]:
+        stats = await app.store.queue_stats()
+        values = {
+            f'paperwire_deliveries{{status="{k}"}}': float(v) for k, v in stats.by_status.items()
+        }
+        for st in await app.store.all_poll_states():
+            if st.last_success:
+                values[f'paperwire_source_last_success_timestamp{{source="{st.source}"}}'] = (
+                    st.last_success.timestamp()
+                )
+            values[f'paperwire_source_consecutive_failures{{source="{st.source}"}}'] = float(
+                st.consecutive_failures
+            )
+        return values
+
+    web = WebServer(settings.web_host, settings.web_port, health, metrics)
+    await web.start()
+    scheduler.start()
+    if not settings.has_chat:
+        log.info("no chat token set: cards for the console destination print here")
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await web.stop()

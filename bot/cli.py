@@ -11,8 +11,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn
 
 from bot import commands
 from bot.commands import BAD_INPUT, FAILURE
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _handler(args: argparse.Namespace) -> Callable[..., Awaitable[int]]:
+def _handler(args: argparse.Namespace) -> Callable[..., Coroutine[Any, Any, int]]:
     name = args.command
     if name in {"subs", "db"}:
         name = f"{name}_{args.action}"

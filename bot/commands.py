@@ -8,6 +8,7 @@ both carry one line that says what to do.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -18,13 +19,16 @@ from bot.adapters.console import render_text
 from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, upgrade
 from bot.adapters.discord.render import render_discord
 from bot.adapters.slack.render import render_slack
-from bot.app import ConfigError, open_app
+from bot.app import App, ConfigError, open_app, run_forever
 from bot.core.calendar import feed_health
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
-from bot.core.models import Card
+from bot.core.matching import SubscriptionIndex
+from bot.core.models import Card, DestinationRef, InvalidDestination
+from bot.core.query import QueryError, parse_query
 from bot.core.summarize import summarize
 from bot.core.topics import classify
 from bot.services.ports import PaperNotFound, SourceError
+from bot.services.subscriptions import SubscriptionNotFound
 from bot.settings import Settings
 
 __all__ = ["BAD_INPUT", "FAILURE", "UsageError", "UserFacingError"]
@@ -230,23 +234,129 @@ def _ago(now: datetime, then: datetime) -> str:
     return f"{round(seconds / 3600)} hours ago"
 
 
-# --- subscriptions, run, roundup -----------------------------------------------------------
+# --- subscriptions -----------------------------------------------------------------------
+
+
+def _destination(text: str) -> DestinationRef:
+    try:
+        return DestinationRef.parse(text)
+    except InvalidDestination as exc:
+        raise UsageError(str(exc)) from exc
 
 
 async def cmd_subs_add(settings: Settings, args: argparse.Namespace) -> int:
-    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+    ref = _destination(args.destination)
+    async with open_app(settings) as app:
+        try:
+            result = await app.subscriptions.add(ref, args.query, backfill_days=args.backfill)
+        except QueryError as exc:
+            raise UsageError(f"bad query: {exc}") from exc
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    sub = result.subscription
+    if not result.created:
+        _out(f"{ref} already has subscription #{sub.id}: {sub.query}")
+        return 0
+    start = (
+        f"with a backfill of {args.backfill} days ({result.backfilled} papers queued)"
+        if args.backfill
+        else "starting from now (add --backfill DAYS for recent papers)"
+    )
+    _out(f"subscribed {ref} to #{sub.id}: {sub.query} {start}")
+    return 0
 
 
 async def cmd_subs_remove(settings: Settings, args: argparse.Namespace) -> int:
-    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+    ref = _destination(args.destination)
+    async with open_app(settings) as app:
+        try:
+            removed = await app.subscriptions.remove(ref, args.query)
+        except SubscriptionNotFound as exc:
+            raise UsageError(str(exc)) from exc
+    _out(f"removed #{removed.id} from {ref}: {removed.query}")
+    return 0
 
 
 async def cmd_subs_list(settings: Settings, args: argparse.Namespace) -> int:
-    raise UserFacingError("`paperwire subs` lands with issue 5 (subscriptions); not available yet")
+    ref = _destination(args.destination) if args.destination else None
+    async with open_app(settings) as app:
+        listing = await app.subscriptions.list(ref)
+    if not any(subs for _, subs in listing):
+        target = str(ref) if ref else "any destination"
+        _out(
+            f'no subscriptions for {target}: add one with `paperwire subs add DESTINATION "QUERY"`'
+        )
+        return 0
+    for dest, subs in listing:
+        if not subs:
+            continue
+        paused = f" (paused: {dest.paused_reason})" if dest.paused_reason else ""
+        _out(f"{dest.ref}{paused}")
+        for sub in subs:
+            state = " [paused]" if sub.paused else ""
+            _out(f"  #{sub.id}  {sub.query}{state}  since {sub.starts_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+# --- run --------------------------------------------------------------------------------
 
 
 async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    raise UserFacingError("`paperwire run` lands with issue 5 (delivery); not available yet")
+    async with open_app(settings) as app:
+        if args.dry_run:
+            return await _dry_run(app)
+        if args.once:
+            return await _run_once(app)
+        await run_forever(app)
+    return 0
+
+
+async def _run_once(app: App) -> int:
+    reports = await app.ingest.poll_all()
+    for report in reports:
+        _err(report.summary())
+    delivered = await app.deliver.drain()
+    _err(
+        f"delivered {delivered.sent} cards"
+        + (f", {delivered.retried} to retry later" if delivered.retried else "")
+        + (f", {delivered.reconciled} found already posted" if delivered.reconciled else "")
+    )
+    for line in delivered.paused:
+        _err(f"paused {line}")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+async def _dry_run(app: App) -> int:
+    """Fetch and match like a real cycle, print the cards, and store and post nothing."""
+    subs = [s for s in await app.store.list_subscriptions() if not s.paused]
+    index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
+    failed = False
+    for name, source in app.ingest.sources.items():
+        state = await app.store.get_poll_state(name)
+        try:
+            result = await source.poll(
+                dataclasses.replace(state, etag=None, last_modified=None),
+                today=app.clock.now().date(),
+            )
+        except SourceError as exc:
+            _err(f"{name}: failed: {exc.message}")
+            failed = True
+            continue
+        known = await app.store.get_papers([p.arxiv_id for p in result.papers])
+        fresh = [p for p in result.papers if p.arxiv_id not in known]
+        matched = [p for p in fresh if index.match(p)]
+        _err(f"{name}: {len(fresh)} new papers, {len(matched)} would be posted (dry run)")
+        for paper in matched:
+            _out(render_text(await app.cards.card_for(paper)))
+            _out()
+    return 1 if failed else 0
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# --- roundup ------------------------------------------------------------------------------
 
 
 async def cmd_roundup(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.db.engine import create_engine, upgrade
 from bot.adapters.db.store import SqlStore
+from tests.fakes.clock import FakeClock
 from tests.postgres import PostgresServer, postgres_server
 
 # Settings must never read a developer's own configuration or environment in tests.
@@ -49,20 +49,6 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
         yield SqlStore(engine)
     finally:
         await engine.dispose()
-
-
-class FakeClock:
-    """ports.Clock that moves only when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self._now += timedelta(**kwargs)
-        return self._now
 
 
 @pytest.fixture

@@ -82,6 +82,10 @@ class IngestService:
     def source_names(self) -> list[str]:
         return list(self._sources)
 
+    @property
+    def sources(self) -> Mapping[str, ListingSource]:
+        return self._sources
+
     async def poll_all(self, names: Sequence[str] | None = None) -> list[SourceReport]:
         return [await self.poll(name) for name in (names or list(self._sources))]
 

@@ -1,0 +1,60 @@
+"""The web endpoints: /healthz for orchestrators and /metrics for Prometheus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+__all__ = ["Health", "WebServer"]
+
+log = logging.getLogger(__name__)
+
+# Returns (healthy, details) and the metric lines (name, value) to export.
+Health = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
+Metrics = Callable[[], Awaitable[dict[str, float]]]
+
+
+class WebServer:
+    """An aiohttp server; ``start`` binds, ``stop`` closes (whoever starts it stops it)."""
+
+    def __init__(self, host: str, port: int, health: Health, metrics: Metrics) -> None:
+        self._host, self._port = host, port
+        self._health, self._metrics = health, metrics
+        self._runner: web.AppRunner | None = None
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics_view)
+        return app
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        healthy, details = await self._health()
+        return web.json_response(
+            {"status": "ok" if healthy else "degraded", **details}, status=200 if healthy else 503
+        )
+
+    async def _metrics_view(self, request: web.Request) -> web.Response:
+        values = await self._metrics()
+        lines = []
+        for name, value in sorted(values.items()):
+            lines.append(f"# TYPE {name.split('{')[0]} gauge")
+            lines.append(f"{name} {value}")
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    async def start(self) -> int:
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        port = int(sockets[0].getsockname()[1]) if sockets else self._port
+        log.info("web endpoints on http://%s:%d (/healthz, /metrics)", self._host, port)
+        return port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

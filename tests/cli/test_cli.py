@@ -1,0 +1,147 @@
+"""The command line as a user meets it: help, exit codes, one-line errors, migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import paperwire
+
+COMMANDS = [
+    ["run"],
+    ["poll"],
+    ["card"],
+    ["summarize"],
+    ["subs", "add"],
+    ["subs", "remove"],
+    ["subs", "list"],
+    ["roundup"],
+    ["status"],
+    ["db", "upgrade"],
+]
+
+
+def test_top_level_help_lists_every_command(tmp_path: Path) -> None:
+    result = paperwire("--help", cwd=tmp_path)
+    assert result.code == 0
+    for name in ("run", "poll", "card", "summarize", "subs", "roundup", "status", "db"):
+        assert name in result.out
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = paperwire(*command, "--help", cwd=tmp_path)
+    assert result.code == 0
+    assert "usage: paperwire" in result.out
+
+
+def test_a_mistyped_command_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = paperwire("cards", cwd=tmp_path)
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1
+    assert "--help" in result.err
+
+
+def test_card_with_a_non_id_says_why_and_what_forms_work(tmp_path: Path) -> None:
+    result = paperwire("card", "not an id", cwd=tmp_path)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1
+    assert "not an id" in lines[0]
+    assert "2403.13043" in lines[0]  # shows an accepted form
+
+
+def test_db_upgrade_then_again_is_a_no_op(tmp_path: Path) -> None:
+    first = paperwire("db", "upgrade", cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert "upgraded from empty" in first.out
+    again = paperwire("db", "upgrade", cwd=tmp_path)
+    assert again.code == 0
+    assert "already at revision" in again.out
+
+
+def test_an_unmigrated_database_is_refused_with_the_fixing_command(tmp_path: Path) -> None:
+    result = paperwire("status", cwd=tmp_path)
+    assert result.code == 1
+    assert "paperwire db upgrade" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_bad_setting_names_the_setting_and_exits_2(tmp_path: Path) -> None:
+    result = paperwire("status", cwd=tmp_path, env={"PAPERWIRE_WEB_PORT": "eighty"})
+    assert result.code == 2
+    assert result.err.startswith("paperwire: PAPERWIRE_WEB_PORT:")
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_secret_never_appears_in_an_error(tmp_path: Path) -> None:
+    secret = "xoxb-very-secret-token-123"
+    result = paperwire(
+        "status",
+        cwd=tmp_path,
+        env={"SLACK_BOT_TOKEN": secret, "DATABASE_URL": "mysql://user:pw@host/db"},
+    )
+    assert result.code == 2
+    assert secret not in result.err + result.out
+    assert "DATABASE_URL" in result.err
+
+
+def test_database_password_is_hidden_in_messages(tmp_path: Path) -> None:
+    result = paperwire(
+        "db",
+        "upgrade",
+        cwd=tmp_path,
+        env={"DATABASE_URL": "postgresql://paperwire:hunter2@127.0.0.1:1/paperwire"},
+    )
+    assert result.code == 1
+    assert "hunter2" not in result.err
+    assert "***" in result.err
+
+
+def test_status_on_a_fresh_database(tmp_path: Path) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    result = paperwire("status", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "arxiv: never polled" in result.out
+    assert "deliveries: 0 pending" in result.out
+
+
+def test_roundup_says_plainly_it_is_not_built_yet(tmp_path: Path) -> None:
+    result = paperwire("roundup", "console", cwd=tmp_path)
+    assert result.code == 1
+    assert "not built yet" in result.err
+    assert result.out == ""
+
+
+@pytest.mark.parametrize(
+    ("lines", "fragment"),
+    [
+        ("not json\n", "line 1: not JSON"),
+        ('{"title": "x"}\n', 'line 1: needs an "abstract"'),
+        ('{"abstract": "ok."}\n[1]\n', "line 2"),
+    ],
+)
+def test_summarize_refuses_bad_lines_before_writing_anything(
+    tmp_path: Path, lines: str, fragment: str
+) -> None:
+    result = paperwire("summarize", cwd=tmp_path, stdin=lines)
+    assert result.code == 2
+    assert fragment in result.err
+    assert result.out == ""
+
+
+def test_summarize_reads_and_writes_json_lines(tmp_path: Path) -> None:
+    import json
+
+    text = (
+        '{"title": "Sparse Attention", "abstract": "Transformers are slow. We propose a sparse '
+        'attention that is 3x faster on long documents. Code is released."}\n'
+        '{"abstract": "We study graphs."}\n'
+    )
+    result = paperwire("summarize", cwd=tmp_path, stdin=text)
+    assert result.code == 0, result.err
+    rows = [json.loads(line) for line in result.out.splitlines()]
+    assert len(rows) == 2
+    assert set(rows[0]) == {"tldr", "points", "topic"}
+    assert rows[0]["tldr"]

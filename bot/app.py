@@ -104,9 +104,10 @@ def _tiers(settings: Settings) -> list[TierSpec]:
                 daily_budget=settings.llm_daily_budget,
             )
         )
-    tiers.append(TierSpec(HuggingFaceTier()))
+    # These two read the paper's own record, so there is nothing to cache.
+    tiers.append(TierSpec(HuggingFaceTier(), cached=False))
     if settings.s2_enabled:
-        tiers.append(TierSpec(SemanticScholarTier()))
+        tiers.append(TierSpec(SemanticScholarTier(), cached=False))
     return tiers
 
 

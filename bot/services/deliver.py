@@ -18,6 +18,7 @@ from datetime import timedelta
 from bot.core.models import Delivery, Destination, Platform
 from bot.services.cards import CardService
 from bot.services.ports import (
+    CardRejected,
     Clock,
     PermanentPublishError,
     Publisher,
@@ -157,6 +158,11 @@ class DeliveryService:
                 maybe_posted=exc.maybe_posted or delivery.in_doubt,
             )
             report.retried += 1
+            return None
+        except CardRejected as exc:
+            log.warning("delivery %s to %s: card refused: %s", delivery.id, dest.ref, exc)
+            await self._store.fail_delivery(delivery.id, token, error=str(exc))
+            report.failed += 1
             return None
         except PermanentPublishError as exc:
             # Stop this destination; its rows stay queued (nothing is lost) until a person

@@ -15,6 +15,7 @@ knowing which library raised it:
 
     PublishError
     ├── TransientPublishError    429, 5xx, timeouts: retry later (carries retry_after)
+    ├── CardRejected             the platform refused this one card (bad payload)
     └── PermanentPublishError    channel gone, bot removed, missing permission
 """
 
@@ -41,6 +42,7 @@ from bot.core.models import (
 from bot.core.planning import PlannedDelivery
 
 __all__ = [
+    "CardRejected",
     "Clock",
     "Enricher",
     "FetchResult",
@@ -117,6 +119,10 @@ class TransientPublishError(PublishError):
         super().__init__(message)
         self.retry_after = retry_after
         self.maybe_posted = maybe_posted
+
+
+class CardRejected(PublishError):
+    """The platform refused this one card (a payload it would not take); the channel is fine."""
 
 
 class PermanentPublishError(PublishError):

@@ -21,7 +21,7 @@ from bot.services.ports import (
     UpsertReport,
 )
 
-__all__ = ["AddResult", "SubscriptionService", "SubscriptionNotFound", "load_planner"]
+__all__ = ["AddResult", "SubscriptionNotFound", "SubscriptionService", "load_planner"]
 
 log = logging.getLogger(__name__)
 MAX_BACKFILL_DAYS = 30

@@ -597,9 +597,20 @@ class SqlStore:
             ),
         )
         paused = select(destinations.c.id).where(destinations.c.paused_reason.is_not(None))
+        # A destination with a live claim elsewhere waits: one sender per channel at a time
+        # keeps the channel's order and, after a crash, lets the in-doubt rows (the oldest)
+        # be checked before anything newer is posted there.
+        busy = select(deliveries.c.destination_id).where(
+            deliveries.c.status == DeliveryStatus.CLAIMED.value,
+            deliveries.c.claimed_until >= now,
+        )
         pick = (
             select(deliveries)
-            .where(due, deliveries.c.destination_id.not_in(paused))
+            .where(
+                due,
+                deliveries.c.destination_id.not_in(paused),
+                deliveries.c.destination_id.not_in(busy),
+            )
             .order_by(deliveries.c.due_at, deliveries.c.id)
             .limit(limit)
         )

@@ -37,7 +37,12 @@ from pydantic import SecretStr
 
 from bot.adapters.discord.render import render_discord
 from bot.core.models import Card, DestinationRef, Platform
-from bot.services.ports import PermanentPublishError, PublishError, TransientPublishError
+from bot.services.ports import (
+    CardRejected,
+    PermanentPublishError,
+    PublishError,
+    TransientPublishError,
+)
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -378,4 +383,8 @@ def _translate_http(exc: discord.HTTPException, *, maybe: bool, reading: bool) -
     if code == 0:
         # No Discord error code: not Discord's verdict on this channel (a proxy, a wrong URL).
         return TransientPublishError(f"Discord answered HTTP {status} without an error code")
+    if status == 400:
+        # A payload Discord will not take (e.g. 50035 Invalid Form Body): this card, not the
+        # channel, is the problem.
+        return CardRejected(f"Discord refused this card (HTTP 400, code {code}: {detail})")
     return PermanentPublishError(f"Discord refused the post (HTTP {status}, code {code}: {detail})")

@@ -32,7 +32,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
 from bot.core.models import Card, DestinationRef, Platform
-from bot.services.ports import PermanentPublishError, PublishError, TransientPublishError
+from bot.services.ports import (
+    CardRejected,
+    PermanentPublishError,
+    PublishError,
+    TransientPublishError,
+)
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -327,4 +332,22 @@ def _translate_api(exc: SlackApiError, *, posting: bool) -> PublishError:
         )
     if not error:
         return TransientPublishError(f"Slack answered HTTP {status} without an error code")
+    if error in _CARD_ERRORS:
+        return CardRejected(f"Slack refused this card ({error})")
     return PermanentPublishError(f"Slack refused the post ({error})")
+
+
+# Errors about the message itself: this card fails, the channel carries on.
+_CARD_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "no_text",
+        "too_many_attachments",
+    }
+)

@@ -230,11 +230,14 @@ async def test_claim_confirm_and_the_queue_drains(store: SqlStore) -> None:
     claimed = await store.claim_deliveries(now=NOW, limit=2, lease_seconds=60, token="w1")
     assert [d.attempts for d in claimed] == [1, 1]
     assert all(d.status is DeliveryStatus.CLAIMED and not d.in_doubt for d in claimed)
+    # One sender per destination at a time: the rest waits for w1 to finish.
+    assert await store.claim_deliveries(now=NOW, limit=10, lease_seconds=60, token="w2") == []
+    for d in claimed:
+        assert await store.confirm_delivery(d.id, "w1", message_id="m", now=NOW)
     rest = await store.claim_deliveries(now=NOW, limit=10, lease_seconds=60, token="w2")
     assert len(rest) == 1
+    assert await store.confirm_delivery(rest[0].id, "w2", message_id="m", now=NOW)
     assert await store.claim_deliveries(now=NOW, limit=10, lease_seconds=60, token="w3") == []
-    for d in [*claimed, *rest]:
-        assert await store.confirm_delivery(d.id, d.claim_token or "", message_id="m", now=NOW)
     stats = await store.queue_stats()
     assert (stats.pending, stats.claimed, stats.sent) == (0, 0, 3)
 
@@ -287,14 +290,40 @@ async def test_a_revision_reopens_a_sent_row_only_for_a_newer_version(store: Sql
     assert (row.status, row.version, row.message_id) == (DeliveryStatus.PENDING, 2, None)
 
 
+async def test_a_destination_with_a_live_claim_waits(store: SqlStore) -> None:
+    await _queue(store, 3)
+    first = await store.claim_deliveries(now=NOW, limit=1, lease_seconds=60, token="w1")
+    assert len(first) == 1
+    assert await store.claim_deliveries(now=NOW, limit=5, lease_seconds=60, token="w2") == []
+    later = NOW + timedelta(seconds=61)  # the claim lapsed: the in-doubt row comes first
+    again = await store.claim_deliveries(now=later, limit=5, lease_seconds=60, token="w2")
+    assert [d.id for d in again][0] == first[0].id
+    assert again[0].in_doubt
+    assert len(again) == 3
+
+
 async def test_concurrent_claims_never_share_a_row(store: SqlStore) -> None:
-    await _queue(store, 40)
+    dest_ids = []
+    for i in range(8):
+        ref = DestinationRef(Platform.DISCORD, "", f"1234567890123456{i:02d}")
+        dest_ids.append((await store.ensure_destination(ref, now=NOW)).id)
+    ids = [f"2403.{13000 + i}" for i in range(40)]
+    await store.upsert_papers([make_paper(i) for i in ids], now=NOW)
+    planned = [PlannedDelivery(a, dest_ids[n % 8], 1, NOW) for n, a in enumerate(ids)]
+    await store.plan_deliveries(planned, now=NOW)
 
     async def worker(name: str) -> list[int]:
         got: list[int] = []
-        while batch := await store.claim_deliveries(now=NOW, limit=3, lease_seconds=60, token=name):
+        while True:
+            batch = await store.claim_deliveries(now=NOW, limit=3, lease_seconds=60, token=name)
+            if not batch:
+                if (await store.queue_stats()).pending == 0:
+                    return got
+                await asyncio.sleep(0)  # every free destination is busy with another worker
+                continue
             got.extend(d.id for d in batch)
-        return got
+            for d in batch:  # done with it: the destination is free again
+                await store.confirm_delivery(d.id, name, message_id="m", now=NOW)
 
     results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
     every = [i for r in results for i in r]

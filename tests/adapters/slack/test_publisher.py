@@ -17,7 +17,7 @@ from bot.adapters.slack.publisher import SlackPublisher
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
 from bot.core.cards import build_card
 from bot.core.models import Author, Card, DestinationRef, Paper, Platform, Summary, Topic
-from bot.services.ports import PermanentPublishError, TransientPublishError
+from bot.services.ports import CardRejected, PermanentPublishError, TransientPublishError
 from bot.settings import Settings
 from tests.fakes.slack import DEFAULT_TEAM, FakeSlack, Fault
 from tests.paths import REPO
@@ -199,6 +199,17 @@ async def test_a_lost_channel_or_token_is_permanent_with_a_readable_reason(
     assert "\n" not in caught.value.reason
     other = DestinationRef(Platform.SLACK, DEFAULT_TEAM, OTHER_CHANNEL)
     assert await publisher.publish(other, make_card(), nonce="pw-1-v1")  # others still work
+
+
+@pytest.mark.parametrize("error", ["invalid_blocks", "msg_too_long"])
+async def test_a_refused_card_fails_that_card_not_the_channel(
+    fake: FakeSlack, publisher: SlackPublisher, error: str
+) -> None:
+    fake.fail(Fault.API_ERROR, channel=CHANNEL, times=1, error=error)
+
+    with pytest.raises(CardRejected, match=error):
+        await publisher.publish(REF, make_card(), nonce="pw-1-v1")
+    assert await publisher.publish(REF, make_card(), nonce="pw-2-v1")  # the channel still works
 
 
 async def test_reading_history_of_a_lost_channel_is_permanent(

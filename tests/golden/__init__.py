@@ -1,0 +1,1 @@
+"""Golden payloads and the shared inputs and checks of the card and renderer tests."""

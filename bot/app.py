@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.adapters.db.engine import check_migrated, create_engine
 from bot.adapters.db.store import SqlStore
 from bot.adapters.sources import HttpClient, Sources, build_sources
+from bot.adapters.summarizers.llm import LLMSummarizer
 from bot.core.topics import Taxonomy, TaxonomyError, parse_taxonomy
 from bot.services.cards import (
     CardService,
@@ -90,20 +91,9 @@ class App:
 
 def _tiers(settings: Settings) -> list[TierSpec]:
     tiers: list[TierSpec] = []
-    if settings.llm_url:
-        from bot.adapters.summarizers.llm import LLMSummarizer
-
-        tiers.append(
-            TierSpec(
-                LLMSummarizer(
-                    settings.llm_url,
-                    settings.llm_api_key,
-                    settings.llm_model,
-                    timeout=settings.llm_timeout_seconds,
-                ),
-                daily_budget=settings.llm_daily_budget,
-            )
-        )
+    llm = LLMSummarizer.from_settings(settings) if settings.llm_daily_budget > 0 else None
+    if llm is not None:
+        tiers.append(TierSpec(llm, daily_budget=settings.llm_daily_budget))
     # These two read the paper's own record, so there is nothing to cache.
     tiers.append(TierSpec(HuggingFaceTier(), cached=False))
     if settings.s2_enabled:

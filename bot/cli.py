@@ -111,11 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"paperwire: {exc}", file=sys.stderr)
         return 2
+    # The bot logs at the configured level; one-shot commands keep stderr for their one line
+    # (and warnings), so a script reading it is not flooded.
+    level = getattr(logging, settings.log_level) if args.command == "run" else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if debug else getattr(logging, settings.log_level),
+        level=logging.DEBUG if debug else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.DEBUG if debug else logging.WARNING)
     try:
         return asyncio.run(_handler(args)(settings, args))
     except BAD_INPUT as exc:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from typing import Any, NoReturn
 
 from bot import commands
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     poll = sub.add_parser("poll", help="one ingest cycle; prints what was new, updated, skipped")
     poll.add_argument("--source", choices=["arxiv", "hf", "all"], default="all")
+    poll.add_argument(
+        "--day",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="read Hugging Face Daily Papers up to this day (default: today, UTC)",
+    )
 
     card = sub.add_parser("card", help="the card for one paper (fetching it if needed)")
     card.add_argument("paper", metavar="ID_OR_URL", help="an arXiv id or an arXiv/HF/alphaXiv link")
@@ -68,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     dest_help = "discord:CHANNEL_ID, slack:TEAM_ID/CHANNEL_ID, or console"
     add = subs_sub.add_parser("add", help="subscribe a destination to a query")
     add.add_argument("destination", metavar="DESTINATION", help=dest_help)
-    add.add_argument("query", metavar="QUERY", help='e.g. "cat:cs.CL -survey"')
+    add.add_argument("query", metavar="QUERY", nargs="?", help='e.g. "cat:cs.CL -survey"')
     add.add_argument(
         "--backfill",
         type=int,
@@ -78,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove = subs_sub.add_parser("remove", help="remove a subscription (by id or query)")
     remove.add_argument("destination", metavar="DESTINATION", help=dest_help)
-    remove.add_argument("query", metavar="ID_OR_QUERY")
+    remove.add_argument("query", metavar="ID_OR_QUERY", nargs="?")
     lst = subs_sub.add_parser("list", help="list a destination's subscriptions (or all)")
     lst.add_argument("destination", metavar="DESTINATION", nargs="?", help=dest_help)
 
@@ -103,8 +110,29 @@ def _handler(args: argparse.Namespace) -> Callable[..., Coroutine[Any, Any, int]
     return getattr(commands, f"cmd_{name}")  # type: ignore[no-any-return]  # every command has one
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-06-12") from None
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; a subscription query that starts with '-' (like "-survey") is still a query."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "subs" and args.action in {"add", "remove"}:
+        parts = [p for p in (args.query, *extra) if p]
+        if not parts:
+            parser.error(f"subs {args.action} needs a destination and a QUERY")
+        args.query = " ".join(parts)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     debug = os.environ.get("PAPERWIRE_DEBUG") == "1"
     try:
         settings = load_settings()

@@ -124,7 +124,7 @@ async def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
         names = app.ingest.source_names if args.source == "all" else [args.source]
         if args.source == "hf" and "hf" not in app.ingest.source_names:
             raise UsageError("Hugging Face is disabled: set PAPERWIRE_HF_ENABLED=true to poll it")
-        reports = await app.ingest.poll_all(names)
+        reports = [await app.ingest.poll(name, today=args.day) for name in names]
     for report in reports:
         _out(report.summary())
         for rejected in report.rejected[:20]:

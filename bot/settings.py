@@ -244,14 +244,17 @@ _ENV_NAMES = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
-    "web_port": "PORT / PAPERWIRE_WEB_PORT",
+    "web_port": "PAPERWIRE_WEB_PORT (or PORT)",
 }
 
 
 def _setting_name(loc: str) -> str:
-    # pydantic reports a field read through an alias (PORT, DATABASE_URL) by that alias.
-    if loc not in Settings.model_fields:
-        return loc.upper()
+    # pydantic reports a field read through an alias (PORT, DATABASE_URL) by its first alias.
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and loc in alias.choices:
+            loc = name
+            break
     return _ENV_NAMES.get(loc, f"PAPERWIRE_{loc.upper()}")
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from bot.core.models import Paper, PollState
 from bot.services.ports import (
@@ -89,12 +90,13 @@ class IngestService:
     async def poll_all(self, names: Sequence[str] | None = None) -> list[SourceReport]:
         return [await self.poll(name) for name in (names or list(self._sources))]
 
-    async def poll(self, name: str) -> SourceReport:
+    async def poll(self, name: str, *, today: date | None = None) -> SourceReport:
+        """One cycle of one source; ``today`` (UTC) is the last day a dated source reads."""
         source = self._sources[name]
         state = await self._store.get_poll_state(name)
         started = self._clock.now()
         try:
-            result = await source.poll(state, today=started.date())
+            result = await source.poll(state, today=today or started.date())
         except SourceError as exc:
             log.warning("poll of %s failed: %s", name, exc)
             await self._store.save_poll_state(

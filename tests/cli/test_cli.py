@@ -71,7 +71,7 @@ def test_an_unmigrated_database_is_refused_with_the_fixing_command(tmp_path: Pat
 def test_bad_setting_names_the_setting_and_exits_2(tmp_path: Path) -> None:
     result = paperwire("status", cwd=tmp_path, env={"PAPERWIRE_WEB_PORT": "eighty"})
     assert result.code == 2
-    assert result.err.startswith("paperwire: PAPERWIRE_WEB_PORT:")
+    assert result.err.startswith("paperwire: PAPERWIRE_WEB_PORT (or PORT):")
     assert len(result.err.strip().splitlines()) == 1
 
 

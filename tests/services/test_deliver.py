@@ -25,6 +25,7 @@ from bot.core.query import QueryError
 from bot.services.deliver import DeliveryService, backoff_seconds
 from bot.services.ingest import IngestService
 from bot.services.ports import (
+    CardRejected,
     PermanentPublishError,
     SourceUnavailable,
     TransientPublishError,
@@ -194,6 +195,17 @@ async def test_a_missing_channel_pauses_the_destination_and_says_why(world: Worl
     assert world.publisher.posted_ids(DISCORD) == []
     stats = await world.store.queue_stats()
     assert stats.pending == 2
+
+
+async def test_a_refused_card_fails_alone_and_the_channel_carries_on(world: World) -> None:
+    await world.subs.add(CONSOLE, "cat:cs.CL")
+    world.publisher.faults.append(CardRejected("Slack refused this card (invalid_blocks)"))
+    await world.cycle(paper("2611.00001", "A"), paper("2611.00002", "B"))
+    assert world.publisher.posted_ids() == ["2611.00002"]
+    dest = await world.store.get_destination(CONSOLE)
+    assert dest is not None
+    assert dest.paused_reason is None
+    assert (await world.store.queue_stats()).failed == 1
 
 
 async def test_an_in_doubt_row_is_reconciled_not_reposted(world: World, store: SqlStore) -> None:

@@ -1,0 +1,204 @@
+"""The real command line against the fake arXiv and Hugging Face on 127.0.0.1, as a user runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from bot.adapters.db.engine import create_engine
+from bot.adapters.db.store import SqlStore
+from tests.cli.helpers import Result, paperwire
+from tests.fakes.sources import FakeSources, Fault
+from tests.paths import FIXTURES
+
+RSS_TRIMMED = FIXTURES / "arxiv_rss" / "aioarxiv_rss_new_all_archives_2024-11-28_trimmed189.xml"
+HF_DAILY = FIXTURES / "hf_daily_papers" / "sotawhat_hf_daily_papers_2026-06-12.json"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeSources]:
+    with FakeSources.running_in_thread() as server:
+        yield server
+
+
+@pytest.fixture
+def home(tmp_path: Path, fake: FakeSources) -> Path:
+    fake.clear_faults()
+    assert run(tmp_path, fake, "db", "upgrade").code == 0
+    return tmp_path
+
+
+def run(cwd: Path, fake: FakeSources, *args: str, **env: str) -> Result:
+    settings = {
+        **fake.env(),
+        "PAPERWIRE_ARXIV_MIN_INTERVAL_SECONDS": "0",
+        "PAPERWIRE_HTTP_MAX_RETRIES": "1",
+        "PAPERWIRE_HTTP_TIMEOUT_SECONDS": "5",
+        "PAPERWIRE_HF_DAYS": "1",
+        **env,
+    }
+    return paperwire(*args, cwd=cwd, env=settings)
+
+
+def stored(home: Path) -> SqlStore:
+    return SqlStore(create_engine(f"sqlite+aiosqlite:///{home / 'paperwire.db'}"))
+
+
+def rss_ids() -> list[str]:
+    tree = etree.fromstring(RSS_TRIMMED.read_bytes())
+    return [
+        link.text.rsplit("/abs/", 1)[1]
+        for link in tree.iter("link")
+        if link.text and "/abs/" in link.text
+    ]
+
+
+def test_poll_stores_exactly_the_feed_and_a_second_poll_stores_nothing(
+    home: Path, fake: FakeSources
+) -> None:
+    first = run(home, fake, "poll", "--source", "arxiv")
+    assert first.code == 0, first.err
+    expected = set(rss_ids())
+    assert first.out.startswith(f"arxiv: {len(expected)} new")
+
+    async def check() -> None:
+        store = stored(home)
+        try:
+            assert await store.count_papers() == len(expected)
+            papers = await store.get_papers(sorted(expected))
+            assert set(papers) == expected
+            # Field by field, for a few records with TeX accents and affiliations.
+            joined = {a.name for p in papers.values() for a in p.paper.authors}
+            assert not any("\\" in name or "{" in name for name in joined)
+        finally:
+            await store._engine.dispose()  # noqa: SLF001 - the test opened it
+
+    asyncio.run(check())
+    second = run(home, fake, "poll", "--source", "arxiv")
+    assert second.code == 0, second.err
+    assert "not modified" in second.out or " 0 new" in second.out
+
+
+def test_poll_hf_merges_signals(home: Path, fake: FakeSources) -> None:
+    day = json.loads(HF_DAILY.read_text())
+    result = run(home, fake, "poll", "--source", "hf", "--day", "2026-06-12")
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"hf: {len(day)} new")
+    again = run(home, fake, "poll", "--source", "hf", "--day", "2026-06-12")
+    assert again.out.startswith(f"hf: 0 new, 0 updated (0 new versions), {len(day)} unchanged")
+
+
+def test_card_for_a_known_paper_prints_it(home: Path, fake: FakeSources) -> None:
+    result = run(home, fake, "card", "https://arxiv.org/abs/2104.12255v1")
+    assert result.code == 0, result.err
+    assert "2104.12255v1" in result.out
+    as_json = run(home, fake, "card", "2104.12255", "--format", "json")
+    assert as_json.code == 0, as_json.err
+    card = json.loads(as_json.out)
+    assert card["arxiv_id"] == "2104.12255"
+    assert card["tldr"]
+
+
+@pytest.mark.parametrize("fmt", ["discord", "slack"])
+def test_card_prints_the_exact_platform_payload(home: Path, fake: FakeSources, fmt: str) -> None:
+    result = run(home, fake, "card", "1707.08567", "--format", fmt)
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)
+    if fmt == "discord":
+        assert payload["allowed_mentions"] == {"parse": []}
+        assert "et al. (34 authors)" in json.dumps(payload, ensure_ascii=False)
+    else:
+        assert payload["metadata"]["event_payload"]["arxiv_id"] == "1707.08567"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("0000.0000", "does not exist"),  # malformed: month 00
+        ("2401.99999", "arXiv has no paper 2401.99999"),  # well formed, unknown to arXiv
+    ],
+)
+def test_card_for_a_paper_that_does_not_exist_says_so_and_exits_2(
+    home: Path, fake: FakeSources, text: str, says: str
+) -> None:
+    result = run(home, fake, "card", text)
+    assert result.code == 2
+    assert says in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_card_with_arxiv_down_says_unreachable_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = f"http://127.0.0.1:{port}"
+    env = {
+        "PAPERWIRE_ARXIV_API_URL": f"{down}/api/query",
+        "PAPERWIRE_HF_API_URL": f"{down}/hf",
+        "PAPERWIRE_HTTP_MAX_RETRIES": "0",
+    }
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    result = paperwire("card", "2104.12255", cwd=tmp_path, env=env)
+    assert result.code == 1
+    assert "arXiv is unreachable" in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_failing_feed_is_reported_by_poll_and_status(home: Path, fake: FakeSources) -> None:
+    fake.fail(FakeSources.ARXIV_RSS, Fault.UNAVAILABLE)
+    result = run(home, fake, "poll", "--source", "arxiv")
+    assert result.code == 1
+    assert result.out.startswith("arxiv: failed:")
+    status = run(home, fake, "status")
+    assert status.code == 0
+    assert "arxiv: failing:" in status.out
+
+
+def test_subscribe_the_console_then_run_once_prints_the_matching_cards_once(
+    home: Path, fake: FakeSources
+) -> None:
+    added = run(home, fake, "subs", "add", "console", "cat:cs.CL -survey", "--backfill", "0")
+    assert added.code == 0, added.err
+    listed = run(home, fake, "subs", "list", "console")
+    assert "cat:cs.CL" in listed.out
+    first = run(home, fake, "run", "--once", PAPERWIRE_HF_ENABLED="false")
+    assert first.code == 0, first.err
+    tree = etree.fromstring(RSS_TRIMMED.read_bytes())
+    expected = set()
+    for item in tree.iter("item"):
+        cats = {c.text for c in item.iter("category")}
+        title = (item.findtext("title") or "").lower()
+        abstract = (item.findtext("description") or "").lower()
+        if "cs.CL" in cats and "survey" not in title and "survey" not in abstract:
+            expected.add(item.findtext("link").rsplit("/abs/", 1)[1])
+    printed = {
+        line.split("arXiv:", 1)[1].split("v", 1)[0].split(" ", 1)[0]
+        for line in first.out.splitlines()
+        if line.startswith("arXiv:")
+    }
+    assert printed == expected
+    assert f"delivered {len(expected)} cards" in first.err
+    again = run(home, fake, "run", "--once", PAPERWIRE_HF_ENABLED="false")
+    assert again.code == 0, again.err
+    assert again.out == ""
+
+
+def test_bad_subscription_queries_exit_2_and_change_nothing(home: Path, fake: FakeSources) -> None:
+    for bad in ['"unbalanced', "auth:lecun", "upvotes>=abc", "x" * 5000, "-survey"]:
+        result = run(home, fake, "subs", "add", "console", bad)
+        assert result.code == 2, bad
+        assert "position" in result.err
+    assert "no subscriptions" in run(home, fake, "subs", "list").out
+
+
+def test_gzip_fixture_is_readable() -> None:  # the full feed the benchmark uses is present
+    path = next((FIXTURES / "arxiv_rss").glob("*_full.xml.gz"))
+    assert gzip.decompress(path.read_bytes()).count(b"<item>") == 1504

@@ -17,6 +17,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
+from typing import BinaryIO
 from datetime import UTC, datetime
 
 import pytest
@@ -100,12 +102,12 @@ def _worker_env(url: str, fake: FakeSlack) -> dict[str, str]:
     return env
 
 
-def _start(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def _start(env: Mapping[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--once"],
         env=dict(env),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
 
 
@@ -116,15 +118,16 @@ def _check_exactly_once(fake: FakeSlack, n: int) -> None:
     assert len(counts) == n, f"{n - len(counts)} cards never posted"
 
 
-def test_sigkilled_workers_post_every_card_exactly_once(database_url: str) -> None:
+def test_sigkilled_workers_post_every_card_exactly_once(database_url: str, tmp_path: Path) -> None:
     n = 500
     asyncio.run(_seed(database_url, n))
     rng = random.Random(20261121)  # noqa: S311 - reproducible kill moments, not security
-    with FakeSlack.running_in_thread() as fake:
+    log_path = tmp_path / "workers.log"
+    with FakeSlack.running_in_thread() as fake, log_path.open("wb") as log:
         env = _worker_env(database_url, fake)
         kills = 0
         for _ in range(6):  # several workers die at random moments
-            proc = _start(env)
+            proc = _start(env, log)
             deadline = time.monotonic() + rng.uniform(1.5, 4.0)
             while time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.05)
@@ -134,28 +137,30 @@ def test_sigkilled_workers_post_every_card_exactly_once(database_url: str) -> No
             proc.wait(timeout=30)
         assert kills >= 3, "the workers finished before they could be killed"
         for _ in range(30):  # then workers run to the end (waiting out the dead ones' claims)
-            proc = _start(env)
-            _, err = proc.communicate(timeout=300)
+            _start(env, log).wait(timeout=300)
             status = asyncio.run(_outbox(database_url))
             if status[DeliveryStatus.SENT] == n:
                 break
             time.sleep(1.6)
         else:
-            pytest.fail(f"the queue did not drain: {status}; last worker said {err[-500:]!r}")
+            said = log_path.read_text(errors="replace")[-800:]
+            pytest.fail(f"the queue did not drain: {status}; the workers said {said!r}")
         _check_exactly_once(fake, n)
         assert fake.post_count() >= n
 
 
-def test_two_workers_share_a_queue_without_double_posting(database_url: str) -> None:
+def test_two_workers_share_a_queue_without_double_posting(
+    database_url: str, tmp_path: Path
+) -> None:
     n = 1000
     asyncio.run(_seed(database_url, n))
-    with FakeSlack.running_in_thread() as fake:
+    with FakeSlack.running_in_thread() as fake, (tmp_path / "workers.log").open("wb") as log:
         env = _worker_env(database_url, fake)
         env["PAPERWIRE_CLAIM_LEASE_SECONDS"] = "60"
         for _ in range(10):
-            procs = [_start(env), _start(env)]
+            procs = [_start(env, log), _start(env, log)]
             for proc in procs:
-                proc.communicate(timeout=600)
+                proc.wait(timeout=600)
             if asyncio.run(_outbox(database_url))[DeliveryStatus.SENT] == n:
                 break
         _check_exactly_once(fake, n)

@@ -88,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("query", metavar="ID_OR_QUERY", nargs="?")
     lst = subs_sub.add_parser("list", help="list a destination's subscriptions (or all)")
     lst.add_argument("destination", metavar="DESTINATION", nargs="?", help=dest_help)
+    for verb, what in (("pause", "pause a subscription"), ("resume", "resume a subscription")):
+        cmd = subs_sub.add_parser(verb, help=f"{what}; with no ID, {verb} the whole destination")
+        cmd.add_argument("destination", metavar="DESTINATION", help=dest_help)
+        cmd.add_argument("query", metavar="ID_OR_QUERY", nargs="?")
+    settings = subs_sub.add_parser(
+        "settings",
+        help="show or change a destination's settings: timezone, mode (each|digest), "
+        "digest_hour, revisions (yes|no), roundup (yes|no), roundup_day, roundup_hour",
+    )
+    settings.add_argument("destination", metavar="DESTINATION", help=dest_help)
+    settings.add_argument("changes", metavar="KEY=VALUE", nargs="*")
 
     roundup = sub.add_parser("roundup", help="the weekly roundup for one destination")
     roundup.add_argument("destination", metavar="DESTINATION")
@@ -121,11 +132,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse; a subscription query that starts with '-' (like "-survey") is still a query."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if getattr(args, "command", None) == "subs" and args.action in {"add", "remove"}:
+    if getattr(args, "command", None) == "subs" and args.action == "add":
         parts = [p for p in (args.query, *extra) if p]
         if not parts:
             parser.error(f"subs {args.action} needs a destination and a QUERY")
         args.query = " ".join(parts)
+    elif getattr(args, "command", None) == "subs" and args.action == "remove" and not args.query:
+        parser.error("subs remove needs a destination and a subscription ID or QUERY")
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args

@@ -25,6 +25,7 @@ from bot.core.ids import InvalidArxivId, parse_arxiv_id
 from bot.core.matching import SubscriptionIndex
 from bot.core.models import Card, DestinationRef, InvalidDestination
 from bot.core.query import QueryError, parse_query
+from bot.core.settings_text import describe_settings
 from bot.core.summarize import summarize
 from bot.core.topics import classify
 from bot.services.ports import PaperNotFound, SourceError
@@ -295,6 +296,56 @@ async def cmd_subs_list(settings: Settings, args: argparse.Namespace) -> int:
         for sub in subs:
             state = " [paused]" if sub.paused else ""
             _out(f"  #{sub.id}  {sub.query}{state}  since {sub.starts_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+async def cmd_subs_pause(settings: Settings, args: argparse.Namespace) -> int:
+    return await _pause(settings, args, paused=True)
+
+
+async def cmd_subs_resume(settings: Settings, args: argparse.Namespace) -> int:
+    return await _pause(settings, args, paused=False)
+
+
+async def _pause(settings: Settings, args: argparse.Namespace, *, paused: bool) -> int:
+    ref = _destination(args.destination)
+    verb = "paused" if paused else "resumed"
+    async with open_app(settings) as app:
+        try:
+            if args.query:
+                sub = await app.subscriptions.set_paused(ref, args.query, paused)
+                _out(f"{verb} #{sub.id} of {ref}: {sub.query}")
+            elif paused:
+                raise UsageError(
+                    f"name the subscription to pause (see `paperwire subs list {ref}`)"
+                )
+            else:
+                await app.subscriptions.resume_destination(ref)
+                _out(f"{verb} {ref}: its queued cards will be posted")
+        except SubscriptionNotFound as exc:
+            raise UsageError(str(exc)) from exc
+    return 0
+
+
+async def cmd_subs_settings(settings: Settings, args: argparse.Namespace) -> int:
+    ref = _destination(args.destination)
+    changes: dict[str, str] = {}
+    for item in args.changes:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{item!r} is not KEY=VALUE (like timezone=Europe/Paris)")
+        changes[key.strip().lower()] = value
+    async with open_app(settings) as app:
+        try:
+            if changes:
+                dest = await app.subscriptions.configure(ref, changes)
+            else:
+                dest = await app.subscriptions.destination(ref)
+        except SubscriptionNotFound as exc:
+            raise UsageError(str(exc)) from exc
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    _out(f"{ref}: {describe_settings(dest.settings)}")
     return 0
 
 

@@ -201,7 +201,7 @@ class Platform(StrEnum):
 
 
 class InvalidDestination(ValueError):
-    """A destination string that is not ``discord:CHANNEL_ID``, ``slack:TEAM/CHANNEL`` or ``console``."""
+    """Not ``discord:CHANNEL_ID``, ``slack:TEAM_ID/CHANNEL_ID`` or ``console``."""
 
 
 _DISCORD_ID = re.compile(r"[0-9]{15,21}")

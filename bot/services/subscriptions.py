@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +12,7 @@ from bot.core.matching import SubscriptionIndex
 from bot.core.models import Destination, DestinationRef, Subscription
 from bot.core.planning import Candidate, plan_deliveries
 from bot.core.query import QueryError, parse_query
+from bot.core.settings_text import apply_settings
 from bot.services.ports import (
     Clock,
     PlanFn,
@@ -132,6 +133,26 @@ class SubscriptionService:
             )
         await self._store.set_subscription_paused(dest.id, target.id, paused)
         return dataclasses.replace(target, paused=paused)
+
+    async def resume_destination(self, ref: DestinationRef) -> Destination:
+        """Clear a pause the platform caused (after a person fixed the channel)."""
+        dest = await self.destination(ref)
+        return await self._store.update_destination(dest.id, clear_pause=True)
+
+    async def configure(self, ref: DestinationRef, changes: Mapping[str, str]) -> Destination:
+        """Change a destination's settings from ``key=value`` text; all or nothing."""
+        dest = await self.destination(ref)
+        settings = apply_settings(dest.settings, changes)
+        return await self._store.update_destination(dest.id, settings=settings)
+
+    async def destination(self, ref: DestinationRef) -> Destination:
+        """The destination, or SubscriptionNotFound saying how to create it."""
+        dest = await self._store.get_destination(ref)
+        if dest is None:
+            raise SubscriptionNotFound(
+                f"{ref} has no subscriptions yet: add one with `paperwire subs add {ref} QUERY`"
+            )
+        return dest
 
     @staticmethod
     def _find(subs: Sequence[Subscription], id_or_query: str) -> Subscription | None:

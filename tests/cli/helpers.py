@@ -30,7 +30,8 @@ def paperwire(
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PAPERWIRE_", "SLACK_", "DISCORD_")) and k not in {"DATABASE_URL", "PORT"}
+        if not k.startswith(("PAPERWIRE_", "SLACK_", "DISCORD_"))
+        and k not in {"DATABASE_URL", "PORT"}
     }
     base["PYTHONPATH"] = str(REPO)
     base["PAPERWIRE_CONFIG"] = str(REPO / "config" / "paperwire.toml")

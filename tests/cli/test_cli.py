@@ -145,3 +145,39 @@ def test_summarize_reads_and_writes_json_lines(tmp_path: Path) -> None:
     assert len(rows) == 2
     assert set(rows[0]) == {"tldr", "points", "topic"}
     assert rows[0]["tldr"]
+
+
+def test_subscriptions_can_be_listed_paused_resumed_configured_and_removed(
+    tmp_path: Path,
+) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    added = paperwire("subs", "add", "console", "-survey", "cat:cs.CL", cwd=tmp_path)
+    assert added.code == 0, added.err
+    assert "starting from now" in added.out
+    again = paperwire("subs", "add", "console", "CAT:cs.CL -survey", cwd=tmp_path)
+    assert "already has subscription #1" in again.out
+    assert paperwire("subs", "pause", "console", "1", cwd=tmp_path).code == 0
+    assert "[paused]" in paperwire("subs", "list", "console", cwd=tmp_path).out
+    assert paperwire("subs", "resume", "console", "1", cwd=tmp_path).code == 0
+    assert "[paused]" not in paperwire("subs", "list", cwd=tmp_path).out
+    changed = paperwire(
+        "subs", "settings", "console", "timezone=Europe/Paris", "mode=digest", cwd=tmp_path
+    )
+    assert changed.code == 0, changed.err
+    assert "timezone=Europe/Paris mode=digest" in changed.out
+    bad = paperwire("subs", "settings", "console", "digest_hour=25", cwd=tmp_path)
+    assert bad.code == 2
+    assert "0 to 23" in bad.err
+    assert paperwire("subs", "remove", "console", "9", cwd=tmp_path).code == 2
+    removed = paperwire("subs", "remove", "console", "cat:cs.CL -survey", cwd=tmp_path)
+    assert removed.code == 0, removed.err
+    assert "no subscriptions" in paperwire("subs", "list", cwd=tmp_path).out
+
+
+@pytest.mark.parametrize(
+    "dest", ["discord:abc", "slack:C123", "telegram:1", "console:1", "discord:1"]
+)
+def test_a_bad_destination_says_which_forms_work(tmp_path: Path, dest: str) -> None:
+    result = paperwire("subs", "add", dest, "cat:cs.CL", cwd=tmp_path)
+    assert result.code == 2
+    assert "discord:CHANNEL_ID" in result.err

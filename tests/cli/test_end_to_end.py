@@ -78,7 +78,7 @@ def test_poll_stores_exactly_the_feed_and_a_second_poll_stores_nothing(
             joined = {a.name for p in papers.values() for a in p.paper.authors}
             assert not any("\\" in name or "{" in name for name in joined)
         finally:
-            await store._engine.dispose()  # noqa: SLF001 - the test opened it
+            await store._engine.dispose()
 
     asyncio.run(check())
     second = run(home, fake, "poll", "--source", "arxiv")

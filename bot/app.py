@@ -20,10 +20,16 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.console import ConsolePublisher
 from bot.adapters.db.engine import check_migrated, create_engine
 from bot.adapters.db.store import SqlStore
+from bot.adapters.discord.publisher import DiscordPublisher
+from bot.adapters.scheduler import build_scheduler
+from bot.adapters.slack.publisher import SlackPublisher
 from bot.adapters.sources import HttpClient, Sources, build_sources
 from bot.adapters.summarizers.llm import LLMSummarizer
+from bot.adapters.web import WebServer
+from bot.core.models import Platform
 from bot.core.topics import Taxonomy, TaxonomyError, parse_taxonomy
 from bot.services.cards import (
     CardService,
@@ -31,12 +37,6 @@ from bot.services.cards import (
     SemanticScholarTier,
     TierSpec,
 )
-from bot.adapters.console import ConsolePublisher
-from bot.adapters.discord.publisher import DiscordPublisher
-from bot.adapters.slack.publisher import SlackPublisher
-from bot.adapters.scheduler import build_scheduler
-from bot.adapters.web import WebServer
-from bot.core.models import Platform
 from bot.services.deliver import DeliveryService
 from bot.services.ingest import IngestService
 from bot.services.lookup import LookupService

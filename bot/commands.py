@@ -12,7 +12,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.adapters.console import render_text
@@ -210,7 +210,11 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
             line = f"ok: last success {_ago(now, state.last_success)}"
             if state.last_error_at and state.last_error_at > state.last_success:
                 line = f"failing: {state.last_error}; last success {_ago(now, state.last_success)}"
-        _out(f"  {name}: {line}; polled every {interval} min")
+        when = ""
+        if state is not None and state.last_attempt is not None:
+            due = state.last_attempt + timedelta(minutes=interval)
+            when = "; next poll due now" if due <= now else f"; next poll in {_until(now, due)}"
+        _out(f"  {name}: {line}; polled every {interval} min{when}")
     _out(f"papers stored: {papers}")
     _out(
         f"deliveries: {stats.pending} pending, {stats.claimed} in progress, {stats.sent} sent, "
@@ -226,6 +230,11 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         if dest.paused_reason:
             _out(f"  {dest.ref}: paused: {dest.paused_reason}")
     return 0
+
+
+def _until(now: datetime, then: datetime) -> str:
+    minutes = max(1, round((then - now).total_seconds() / 60))
+    return f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
 
 
 def _ago(now: datetime, then: datetime) -> str:

@@ -1,0 +1,503 @@
+"""Papers x subscriptions through an index, so the cost follows the matches, not the product.
+
+Every query has at least one required, positive conjunct (the parser refuses the others). The
+index posts each distinct query under an "anchor": the required conjunct whose keys are
+rarest (an author word, a word pair of a phrase or a rare word before ``cat:cs.LG``); for an
+OR group, every alternative posts the query under its own key. A paper computes its keys once
+(a PaperView: stemmed words, word pairs, author words, categories and archives, sources), and
+only the queries posted under keys the paper has are checked. Checks are compiled: a term
+decided by one key (``cat:cs.CL``, ``-survey``, ``au:lecun``) is a set lookup; phrases,
+initials and upvotes are evaluated on the shared PaperView. A query that is nothing but its
+anchor (``cat:cs.LG``, ``au:lecun``, ``source:hf``, ``cat:cs.CL OR cat:cs.LG``) matches on
+the key alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.models import Paper
+from bot.core.query import Conjunct, IndexKey, KeySpace, PaperView, Query, Term
+
+__all__ = ["IndexStats", "SubscriptionIndex"]
+
+log = logging.getLogger(__name__)
+
+# A compiled conjunct: (lookups, terms, negated). It holds when one of the (space, key)
+# lookups is in the paper's keys or one of the terms holds; it passes when that != negated.
+_Check = tuple[tuple[tuple[int, str], ...], tuple[Term, ...], bool]
+# A compiled query: keys required and keys excluded, grouped by space (one subset or disjoint
+# test per space), then the other checks.
+_Plan = tuple[
+    tuple[tuple[int, frozenset[str]], ...],
+    tuple[tuple[int, frozenset[str]], ...],
+    tuple[_Check, ...],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """How the index filed its subscriptions (for logs and the benchmark)."""
+
+    subscriptions: int
+    distinct_queries: int
+    by_key_alone: int  # queries answered by their anchor keys' presence, never checked
+    checked: int  # queries checked when a paper has one of their anchor keys
+    always: int  # queries with no usable anchor, checked for every paper
+    keys: int  # distinct keys in the index
+
+
+class _Rarity:
+    """How often a key is expected among papers: measured on a sample, else a rough prior."""
+
+    def __init__(self, sample: Iterable[Paper | PaperView], queries: Iterable[Query]) -> None:
+        wanted: list[set[str]] = [set() for _ in KeySpace]  # only the keys queries use
+        for query in queries:
+            for conjunct in query.conjuncts:
+                for term in conjunct.terms:
+                    for space, key in term.keys:
+                        wanted[space].add(key)
+                    if (membership := term.membership) is not None:
+                        wanted[membership[0]].add(membership[1])
+        self.counts: Counter[IndexKey] = Counter()
+        self.papers = 0
+        for paper in sample:
+            view = PaperView.of(paper)
+            self.papers += 1
+            for space in KeySpace:
+                if wanted[space]:
+                    self.counts.update((space, key) for key in view.keys(space) & wanted[space])
+
+    def __call__(self, key: IndexKey) -> float:
+        prior = _prior(key)
+        if self.papers == 0:
+            return prior
+        # Measured share, smoothed so an unseen key is rare but not free; the prior breaks ties.
+        return (self.counts[key] + 0.5) / (self.papers + 1) + prior * 1e-3
+
+
+def _prior(key: IndexKey) -> float:
+    space, value = key
+    if space is KeySpace.AUTHOR:  # short name words (li, wu, ann) are the common ones
+        return 0.004 / len(value)
+    if space in (KeySpace.PAIR, KeySpace.TITLE_PAIR, KeySpace.ABSTRACT_PAIR, KeySpace.NAMES):
+        return 0.002
+    if space is KeySpace.CATEGORY:
+        return 0.05 if "." in value else 0.3
+    if space is KeySpace.SOURCE:
+        return 0.05 if value == "hf" else 0.95
+    if space is KeySpace.UPVOTES:
+        return 0.05 / math.sqrt(max(1, int(value)))
+    return 0.02 if len(value) >= 7 else 0.05 if len(value) >= 4 else 0.2
+
+
+def _anchor(query: Query, rarity: _Rarity) -> tuple[Conjunct, list[IndexKey]] | None:
+    """The rarest required conjunct and its keys: one per alternative, any one must be there."""
+    best: tuple[Conjunct, list[IndexKey]] | None = None
+    best_cost = float("inf")
+    for conjunct in query.positive:
+        keys: list[IndexKey] = []
+        cost = 0.0
+        for term in conjunct.terms:
+            options = term.keys
+            if not options:  # this alternative can hold without any key: no anchor here
+                break
+            key = min(options, key=rarity)
+            keys.append(key)
+            cost += rarity(key)
+        else:
+            if cost < best_cost:
+                best, best_cost = (conjunct, keys), cost
+    return best
+
+
+def _implied(conjunct: Conjunct, keys: list[IndexKey]) -> bool:
+    """Whether finding any of ``keys`` proves ``conjunct`` (each term is just its key)."""
+    return all(term.membership == key for term, key in zip(conjunct.terms, keys, strict=True))
+
+
+def _compile(conjuncts: Iterable[Conjunct], rarity: _Rarity) -> _Plan:
+    """A query's conjuncts as a plan: single-key conjuncts become set tests, grouped by space;
+    the others become checks, lookups before evaluations, the likeliest to fail first."""
+    required: dict[int, set[str]] = {}
+    excluded: dict[int, set[str]] = {}
+    ordered: list[tuple[bool, float, _Check]] = []
+    for conjunct in conjuncts:
+        if len(conjunct.terms) == 1 and (key := conjunct.terms[0].membership) is not None:
+            table = excluded if conjunct.negated else required
+            table.setdefault(int(key[0]), set()).add(key[1])
+            continue
+        lookups: list[tuple[int, str]] = []
+        terms: list[Term] = []
+        present = 0.0
+        for term in conjunct.terms:
+            membership = term.membership
+            if membership is None:
+                terms.append(term)
+                present += 0.5
+            else:
+                lookups.append((int(membership[0]), membership[1]))
+                present += rarity(membership)
+        fails = 1.0 - min(present, 1.0) if conjunct.negated else min(present, 1.0)
+        ordered.append((bool(terms), -fails, (tuple(lookups), tuple(terms), conjunct.negated)))
+    ordered.sort(key=lambda entry: entry[:2])
+    return (
+        tuple((space, frozenset(keys)) for space, keys in sorted(required.items())),
+        tuple((space, frozenset(keys)) for space, keys in sorted(excluded.items())),
+        tuple(check for _, _, check in ordered),
+    )
+
+
+def _empty(plan: _Plan) -> bool:
+    return not (plan[0] or plan[1] or plan[2])
+
+
+def _passes(checks: tuple[_Check, ...], sets: tuple[frozenset[str], ...], view: PaperView) -> bool:
+    for lookups, terms, negated in checks:
+        hit = False
+        for space, key in lookups:
+            if key in sets[space]:
+                hit = True
+                break
+        else:
+            for term in terms:
+                if term.holds(view):
+                    hit = True
+                    break
+        if hit is negated:
+            return False
+    return True
+
+
+def _second(conjuncts: list[Conjunct], rarity: _Rarity) -> tuple[Conjunct, list[IndexKey]] | None:
+    """The rarest other required conjunct decided by keys alone, to post under beside the anchor."""
+    best: tuple[Conjunct, list[IndexKey]] | None = None
+    best_cost = float("inf")
+    for conjunct in conjuncts:
+        if conjunct.negated:
+            continue
+        keys = [term.membership for term in conjunct.terms]
+        if any(key is None for key in keys):
+            continue
+        found = [key for key in keys if key is not None]
+        cost = sum(map(rarity, found))
+        if cost < best_cost:
+            best, best_cost = (conjunct, found), cost
+    return best
+
+
+# What one key leads to, sealed for matching (a tuple: unpacked faster than attributes):
+#   alone        ids decided by this key (sorted)
+#   shared       ids decided by this key or by another one (an OR group): deduplicated
+#   unless       (ids, the same as a set, tests): ids decided by this key unless the paper has
+#                one of the keys in tests, (space, keys, key -> ids it rules out), e.g.
+#                cat:cs.CL -survey
+#   check        queries to check, reached through this key only
+#   check_shared queries to check, reached through other keys too: deduplicated
+#   then         one level down: (space, keys, key -> posting) for queries that need this key
+#                and one more, e.g. cat:cs.CL diffusion
+_Tests = tuple[tuple[int, frozenset[str], dict[str, frozenset[int]]], ...]
+_Packed = tuple[
+    tuple[int, ...],
+    tuple[int, ...],
+    tuple[tuple[tuple[int, ...], frozenset[int], _Tests], ...],
+    tuple[int, ...],
+    tuple[int, ...],
+    tuple[tuple[int, frozenset[str], dict[str, "_Packed"]], ...],
+]
+# Spaces where a paper has few keys that recur from paper to paper (its categories, sources,
+# upvote steps): what their keys lead to is merged once per combination and remembered.
+_RECURRING = (KeySpace.CATEGORY, KeySpace.SOURCE, KeySpace.UPVOTES)
+_MEMO_SIZE = 1 << 13
+_NO_PAIRS = (frozenset[str](), frozenset[str](), frozenset[str]())
+_PAIR_SPACES = frozenset({KeySpace.PAIR, KeySpace.TITLE_PAIR, KeySpace.ABSTRACT_PAIR})
+
+
+class _Posting:
+    """What one key (or a pair of keys, one level down) leads to, while the index is built."""
+
+    __slots__ = ("alone", "below", "check", "check_shared", "shared", "unless", "unless_ids")
+
+    def __init__(self) -> None:
+        self.alone: list[int] = []
+        self.shared: list[int] = []
+        self.unless_ids: list[int] = []
+        self.unless: dict[tuple[int, str], set[int]] = {}
+        self.check: list[int] = []
+        self.check_shared: list[int] = []
+        self.below: dict[IndexKey, _Posting] = {}
+
+    def add(self, qid: int, sids: list[int], plan: _Plan, shared: bool) -> None:
+        required, excluded, checks = plan
+        if not (required or excluded or checks):
+            (self.shared if shared else self.alone).extend(sids)
+        elif excluded and not (required or checks or shared):
+            self.unless_ids.extend(sids)
+            for space, keys in excluded:
+                for key in keys:
+                    self.unless.setdefault((space, key), set()).update(sids)
+        else:
+            (self.check_shared if shared else self.check).append(qid)
+
+    def seal(self) -> _Packed:
+        by_space: dict[int, dict[str, _Packed]] = {}
+        for (space, key), posting in self.below.items():
+            by_space.setdefault(int(space), {})[key] = posting.seal()
+        unless = _unless(self.unless_ids, self.unless.items())
+        return (
+            tuple(sorted(self.alone)),
+            tuple(self.shared),
+            unless,
+            tuple(self.check),
+            tuple(self.check_shared),
+            tuple((space, frozenset(t), t) for space, t in sorted(by_space.items())),
+        )
+
+
+def _unless(
+    ids: Iterable[int], rules: Iterable[tuple[tuple[int, str], Iterable[int]]]
+) -> tuple[tuple[tuple[int, ...], frozenset[int], _Tests], ...]:
+    """One ``unless`` group: the ids, and per space the keys that rule some of them out."""
+    run = tuple(sorted(ids))
+    if not run:
+        return ()
+    tests: dict[int, dict[str, set[int]]] = {}
+    for (space, key), ruled_out in rules:
+        tests.setdefault(space, {}).setdefault(key, set()).update(ruled_out)
+    sealed = tuple(
+        (space, frozenset(t), {k: frozenset(v) for k, v in t.items()})
+        for space, t in sorted(tests.items())
+    )
+    return ((run, frozenset(run), sealed),)
+
+
+class SubscriptionIndex:
+    """Subscriptions filed by anchor key; ``match`` returns exactly the ids whose query holds.
+
+    ``sample`` (optional, e.g. the last few days of papers) measures how common each key is,
+    so anchors are chosen by real rarity rather than by a rough prior. Not safe to share
+    between threads that match at the same time (it remembers recurring key combinations).
+    """
+
+    def __init__(
+        self,
+        subscriptions: Iterable[tuple[int, Query]],
+        *,
+        sample: Iterable[Paper | PaperView] = (),
+    ) -> None:
+        ids_of: dict[str, int] = {}
+        queries: list[Query] = []
+        self._sids: list[tuple[int, ...]] = []
+        grouped: list[list[int]] = []
+        seen: set[int] = set()
+        for sid, query in subscriptions:
+            if sid in seen:
+                raise ValueError(f"subscription id {sid} appears twice")
+            seen.add(sid)
+            qid = ids_of.get(query.normalized)
+            if qid is None:
+                qid = ids_of[query.normalized] = len(queries)
+                queries.append(query)
+                grouped.append([])
+            grouped[qid].append(sid)
+        self._sids = [tuple(sorted(sids)) for sids in grouped]
+        self._queries = queries
+        self._size = len(seen)
+
+        rarity = _Rarity(sample, queries)
+        postings: tuple[dict[str, _Posting], ...] = tuple({} for _ in KeySpace)
+        # ids decided by any of several keys, all in recurring spaces (cat:cs.CL OR cat:cs.LG)
+        local: tuple[dict[str, list[int]], ...] = tuple({} for _ in KeySpace)
+        self._plans: list[_Plan] = []
+        self._always: list[int] = []
+        by_key_alone = 0
+        for qid, query in enumerate(queries):
+            sids = grouped[qid]
+            anchor = _anchor(query, rarity)
+            if anchor is None:
+                self._always.append(qid)
+                self._plans.append(_compile(query.conjuncts, rarity))
+                continue
+            conjunct, keys = anchor
+            rest = list(query.conjuncts)
+            if _implied(conjunct, keys):  # finding an anchor key proves it
+                rest.remove(conjunct)
+            second = _second(rest, rarity)
+            if second is not None:  # finding one of its keys proves it, too
+                rest.remove(second[0])
+            plan = _compile(rest, rarity)
+            self._plans.append(plan)
+            firsts = list(dict.fromkeys(keys))
+            seconds = list(dict.fromkeys(second[1])) if second is not None else []
+            shared = len(firsts) > 1 or len(seconds) > 1
+            by_key_alone += _empty(plan)
+            for space, key in firsts:
+                posting = postings[space].setdefault(key, _Posting())
+                if not seconds and shared and _empty(plan) and _all_recurring(firsts):
+                    local[space].setdefault(key, []).extend(sids)
+                elif not seconds:
+                    posting.add(qid, sids, plan, shared)
+                for other in seconds:
+                    posting.below.setdefault(other, _Posting()).add(qid, sids, plan, shared)
+        self._local = tuple({k: tuple(v) for k, v in table.items()} for table in local)
+        self._postings = tuple(
+            {key: posting.seal() for key, posting in table.items()} for table in postings
+        )
+        self._keys = tuple(frozenset(table) for table in self._postings)
+        self._recurring = tuple(space for space in _RECURRING if self._keys[space])
+        self._varying = tuple(
+            space for space in KeySpace if self._keys[space] and space not in _RECURRING
+        )
+        self._memo: dict[tuple[frozenset[str], ...], _Packed] = {}
+        self._word_pairs = (
+            any(self._keys[space] for space in _PAIR_SPACES)
+            or any(
+                _packed_uses_pairs(packed) for table in self._postings for packed in table.values()
+            )
+            or any(_uses_pairs(plan) for plan in self._plans)
+        )
+        self.stats = IndexStats(
+            subscriptions=self._size,
+            distinct_queries=len(queries),
+            by_key_alone=by_key_alone,
+            checked=len(queries) - by_key_alone - len(self._always),
+            always=len(self._always),
+            keys=sum(len(k) for k in self._keys),
+        )
+        log.debug("subscription index built: %s", self.stats)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _sets(self, view: PaperView) -> tuple[frozenset[str], ...]:
+        """The paper's keys by space; word pairs only when some query needs them."""
+        return (*view.key_sets, *(view.pair_sets if self._word_pairs else _NO_PAIRS))
+
+    def _recurring_part(self, sets: tuple[frozenset[str], ...]) -> _Packed:
+        """What the paper's keys in the recurring spaces lead to, merged (and remembered)."""
+        hits = tuple([sets[space] & self._keys[space] for space in self._recurring])
+        merged = self._memo.get(hits)
+        if merged is None:
+            alone: list[int] = []
+            local: set[int] = set()
+            parts: list[_Packed] = []
+            for space, keys in zip(self._recurring, hits, strict=True):
+                for key in keys:
+                    local.update(self._local[space].get(key, ()))
+                    parts.append(self._postings[space][key])
+            for part in parts:
+                alone.extend(part[0])
+            alone.extend(local)
+            unless = _unless(  # one group for them all
+                (i for part in parts for group in part[2] for i in group[0]),
+                (
+                    ((space, key), ruled_out)
+                    for part in parts
+                    for group in part[2]
+                    for space, _, table in group[2]
+                    for key, ruled_out in table.items()
+                ),
+            )
+            merged = (
+                tuple(sorted(alone)),
+                tuple(i for part in parts for i in part[1]),
+                unless,
+                tuple(q for part in parts for q in part[3]),
+                tuple(q for part in parts for q in part[4]),
+                tuple(t for part in parts for t in part[5]),
+            )
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[hits] = merged
+        return merged
+
+    def _gather(
+        self, sets: tuple[frozenset[str], ...]
+    ) -> tuple[list[tuple[int, ...]], set[int], list[int]]:
+        """Runs of ids and ids (to deduplicate) decided by keys alone; the queries to check."""
+        reached = [self._recurring_part(sets)]
+        for varying in self._varying:
+            postings = self._postings[varying]
+            reached.extend(map(postings.__getitem__, sets[varying] & self._keys[varying]))
+        runs: list[tuple[int, ...]] = []
+        shared_ids: set[int] = set()
+        candidates: list[int] = []
+        shared_candidates: set[int] = set(self._always)
+        for alone, shared, unless, check, check_shared, then in reached:  # grows as we go
+            if alone:
+                runs.append(alone)
+            if shared:
+                shared_ids.update(shared)
+            for ids, id_set, tests in unless:
+                drop: set[int] | None = None
+                for space, keys, rules_out in tests:
+                    for key in keys & sets[space]:
+                        if drop is None:
+                            drop = set(rules_out[key])
+                        else:
+                            drop.update(rules_out[key])
+                runs.append(ids if drop is None else tuple(id_set - drop))
+            if check:
+                candidates.extend(check)
+            if check_shared:
+                shared_candidates.update(check_shared)
+            for space, keys, below in then:
+                reached.extend(map(below.__getitem__, keys & sets[space]))
+        candidates.extend(shared_candidates)
+        return runs, shared_ids, candidates
+
+    def candidates(self, paper: Paper | PaperView) -> list[Query]:
+        """The queries ``match`` checks for this paper (beyond those decided by keys alone)."""
+        _, _, qids = self._gather(self._sets(PaperView.of(paper)))
+        return sorted((self._queries[q] for q in qids), key=lambda q: q.normalized)
+
+    def match(self, paper: Paper | PaperView) -> list[int]:
+        """The sorted ids of the subscriptions whose query matches ``paper``."""
+        view = PaperView.of(paper)
+        sets = self._sets(view)
+        runs, shared_ids, candidates = self._gather(sets)
+        plans, all_sids = self._plans, self._sids
+        for qid in candidates:
+            required, excluded, checks = plans[qid]
+            for space, keys in required:
+                if not keys <= sets[space]:
+                    break
+            else:
+                for space, keys in excluded:
+                    if not keys.isdisjoint(sets[space]):
+                        break
+                else:
+                    if not checks or _passes(checks, sets, view):
+                        runs.append(all_sids[qid])
+        out = list(itertools.chain.from_iterable(runs))
+        out.extend(shared_ids)
+        out.sort()
+        return out
+
+    def match_many(self, papers: Iterable[Paper | PaperView]) -> dict[str, list[int]]:
+        """``match`` for each paper, by arXiv id; a paper that matches nothing maps to []."""
+        return {view.arxiv_id: self.match(view) for view in map(PaperView.of, papers)}
+
+
+def _all_recurring(keys: list[IndexKey]) -> bool:
+    return all(space in _RECURRING for space, _ in keys)
+
+
+def _packed_uses_pairs(packed: _Packed) -> bool:
+    tests = (space for _, _, tests in packed[2] for space, _, _ in tests)
+    below = (space for space, _, _ in packed[5])
+    return any(space in _PAIR_SPACES for space in itertools.chain(tests, below)) or any(
+        _packed_uses_pairs(p) for _, _, table in packed[5] for p in table.values()
+    )
+
+
+def _uses_pairs(plan: _Plan) -> bool:
+    required, excluded, checks = plan
+    return any(space in _PAIR_SPACES for space, _ in required + excluded) or any(
+        space in _PAIR_SPACES for lookups, _, _ in checks for space, _ in lookups
+    )

@@ -17,9 +17,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
-from datetime import UTC, datetime
 
 import pytest
 
@@ -121,7 +121,7 @@ def _check_exactly_once(fake: FakeSlack, n: int) -> None:
 def test_sigkilled_workers_post_every_card_exactly_once(database_url: str, tmp_path: Path) -> None:
     n = 500
     asyncio.run(_seed(database_url, n))
-    rng = random.Random(20261121)  # noqa: S311 - reproducible kill moments, not security
+    rng = random.Random(20261121)
     log_path = tmp_path / "workers.log"
     with FakeSlack.running_in_thread() as fake, log_path.open("wb") as log:
         env = _worker_env(database_url, fake)

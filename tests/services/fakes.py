@@ -50,9 +50,7 @@ class FakePublisher:
 
     async def find_existing(self, ref: DestinationRef, card: Card, *, nonce: str) -> str | None:
         self.lookups += 1
-        return next(
-            (p.message_id for p in self.posts if p.ref == ref and p.nonce == nonce), None
-        )
+        return next((p.message_id for p in self.posts if p.ref == ref and p.nonce == nonce), None)
 
     def posted_ids(self, ref: DestinationRef | None = None) -> list[str]:
         return [p.arxiv_id for p in self.posts if ref is None or p.ref == ref]

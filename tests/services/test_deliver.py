@@ -38,8 +38,9 @@ CONSOLE = DestinationRef.parse("console")
 DISCORD = DestinationRef.parse("discord:123456789012345678")
 
 
-def paper(arxiv_id: str, title: str, *, version: int = 1, cats: tuple[str, ...] = ("cs.CL",),
-          **kw: object) -> Paper:
+def paper(
+    arxiv_id: str, title: str, *, version: int = 1, cats: tuple[str, ...] = ("cs.CL",), **kw: object
+) -> Paper:
     fields: dict[str, object] = {
         "abstract": f"We study {title.lower()}. We release code.",
         "authors": (Author("Ann Lee"),),
@@ -121,7 +122,9 @@ async def test_a_revision_or_cross_list_is_not_posted_again_by_default(world: Wo
     await world.subs.add(CONSOLE, "cat:cs.CL")
     await world.cycle(paper("2611.00001", "Sparse attention"))
     await world.cycle(paper("2611.00001", "Sparse attention v2", version=2))
-    await world.cycle(paper("2611.00001", "Sparse attention v2", version=2, cats=("cs.LG", "cs.CL")))
+    await world.cycle(
+        paper("2611.00001", "Sparse attention v2", version=2, cats=("cs.LG", "cs.CL"))
+    )
     assert world.publisher.posted_ids() == ["2611.00001"]
 
 
@@ -185,7 +188,9 @@ async def test_transient_errors_back_off_as_the_platform_asks(world: World) -> N
 async def test_a_missing_channel_pauses_the_destination_and_says_why(world: World) -> None:
     await world.subs.add(DISCORD, "cat:cs.CL")
     await world.subs.add(CONSOLE, "cat:cs.CL")
-    world.publisher.faults.append(PermanentPublishError("Discord says the channel no longer exists"))
+    world.publisher.faults.append(
+        PermanentPublishError("Discord says the channel no longer exists")
+    )
     await world.cycle(paper("2611.00001", "A"), paper("2611.00002", "B"))
     dest = await world.store.get_destination(DISCORD)
     assert dest is not None
@@ -213,7 +218,9 @@ async def test_an_in_doubt_row_is_reconciled_not_reposted(world: World, store: S
     world.listing.serve(paper("2611.00001", "A"))
     await world.ingest.poll("arxiv")
     # A worker claims the row, posts, and dies before confirming.
-    [row] = await store.claim_deliveries(now=world.clock.now(), limit=1, lease_seconds=60, token="dead")
+    [row] = await store.claim_deliveries(
+        now=world.clock.now(), limit=1, lease_seconds=60, token="dead"
+    )
     card = await card_service(store, world.clock).card_for(paper("2611.00001", "A"))
     await world.publisher.publish(CONSOLE, card, nonce=f"pw-{row.id}-v1")
     world.clock.advance(seconds=61)
@@ -259,10 +266,9 @@ async def test_bad_queries_are_refused_and_change_nothing(world: World, bad: str
 async def test_the_same_query_typed_differently_is_one_subscription(world: World) -> None:
     first = await world.subs.add(CONSOLE, "cat:cs.CL  -survey")
     second = await world.subs.add(CONSOLE, "-survey CAT:cs.CL")
-    assert first.created and not second.created
+    assert first.created
+    assert not second.created
     assert first.subscription.id == second.subscription.id
     removed = await world.subs.remove(CONSOLE, str(first.subscription.id))
     assert removed.query == first.subscription.query
-    assert await world.subs.list(CONSOLE) == [
-        (await world.store.get_destination(CONSOLE), [])
-    ]
+    assert await world.subs.list(CONSOLE) == [(await world.store.get_destination(CONSOLE), [])]

@@ -12,7 +12,8 @@ bot.core.summarize scores each abstract sentence with two linear models (see its
 The blend (the word model's weight and length constant) is chosen from a small grid by
 cross-validation on dev (5 folds x 3 shuffles), which also reports how well the picks
 generalise. With --write the weights fitted on all of dev replace the block between the
-"BEGIN/END FITTED WEIGHTS" markers in bot/core/summarize.py.
+"BEGIN/END FITTED WEIGHTS" markers in bot/core/summarize.py (byte for byte the same on every
+run). What else was tried on dev, and what it was worth, is bench/research_summary.py.
 
     python bench/fit_summary.py [--write]
 """

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,13 @@ def run(cwd: Path, fake: FakeSources, *args: str, **env: str) -> Result:
     return paperwire(*args, cwd=cwd, env=settings)
 
 
-def stored(home: Path) -> SqlStore:
-    return SqlStore(create_engine(f"sqlite+aiosqlite:///{home / 'paperwire.db'}"))
+@contextlib.asynccontextmanager
+async def stored(home: Path) -> AsyncIterator[SqlStore]:
+    engine = create_engine(f"sqlite+aiosqlite:///{home / 'paperwire.db'}")
+    try:
+        yield SqlStore(engine)
+    finally:
+        await engine.dispose()
 
 
 def rss_ids() -> list[str]:
@@ -69,16 +75,23 @@ def test_poll_stores_exactly_the_feed_and_a_second_poll_stores_nothing(
     assert first.out.startswith(f"arxiv: {len(expected)} new")
 
     async def check() -> None:
-        store = stored(home)
-        try:
+        async with stored(home) as store:
             assert await store.count_papers() == len(expected)
             papers = await store.get_papers(sorted(expected))
             assert set(papers) == expected
             # Field by field, for a few records with TeX accents and affiliations.
-            joined = {a.name for p in papers.values() for a in p.paper.authors}
-            assert not any("\\" in name or "{" in name for name in joined)
-        finally:
-            await store._engine.dispose()
+            authors = {a.name: a for p in papers.values() for a in p.paper.authors}
+            assert not any("\\" in name or "{" in name for name in authors)
+            assert "Przemysław Olbratowski" in authors
+            assert "Jarosław Żygierewicz" in authors
+            assert authors["Benjamin Rémy"].affiliation == "LEMTA"
+            assert authors["Dénes Berta"].affiliation is None
+            for p in papers.values():
+                assert p.paper.sources == frozenset({"arxiv"})
+                assert p.paper.title
+                assert p.paper.abstract
+                assert p.paper.categories
+                assert "\n" not in p.paper.title
 
     asyncio.run(check())
     second = run(home, fake, "poll", "--source", "arxiv")
@@ -93,6 +106,29 @@ def test_poll_hf_merges_signals(home: Path, fake: FakeSources) -> None:
     assert result.out.startswith(f"hf: {len(day)} new")
     again = run(home, fake, "poll", "--source", "hf", "--day", "2026-06-12")
     assert again.out.startswith(f"hf: 0 new, 0 updated (0 new versions), {len(day)} unchanged")
+
+
+def test_card_stores_old_style_ids_and_long_author_lists_field_by_field(
+    home: Path, fake: FakeSources
+) -> None:
+    assert run(home, fake, "card", "astro-ph/0601001v1").code == 0
+    assert run(home, fake, "card", "arXiv:1707.08567").code == 0
+
+    async def check() -> None:
+        async with stored(home) as store:
+            old = await store.get_paper("astro-ph/0601001")
+            assert old is not None
+            assert old.paper.version == 1
+            assert old.paper.categories[0] == "astro-ph"
+            assert old.paper.journal_ref
+            assert old.paper.authors[0].name == "Andrew Gould"
+            assert old.paper.abstract.startswith("We derive")  # leading spaces gone
+            long = await store.get_paper("1707.08567")
+            assert long is not None
+            assert len(long.paper.authors) == 34
+            assert any(a.name == "Dirk Wübben" for a in long.paper.authors)
+
+    asyncio.run(check())
 
 
 def test_card_for_a_known_paper_prints_it(home: Path, fake: FakeSources) -> None:
@@ -202,3 +238,64 @@ def test_bad_subscription_queries_exit_2_and_change_nothing(home: Path, fake: Fa
 def test_gzip_fixture_is_readable() -> None:  # the full feed the benchmark uses is present
     path = next((FIXTURES / "arxiv_rss").glob("*_full.xml.gz"))
     assert gzip.decompress(path.read_bytes()).count(b"<item>") == 1504
+
+
+def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
+    home: Path, fake: FakeSources
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.paths import REPO
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ours = ("PAPERWIRE_", "SLACK_", "DISCORD_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env.update(fake.env())
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "PAPERWIRE_CONFIG": str(REPO / "config" / "paperwire.toml"),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{home / 'paperwire.db'}",
+            "PAPERWIRE_WEB_HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PAPERWIRE_ARXIV_MIN_INTERVAL_SECONDS": "0",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = json.loads(r.read())
+                    if "arxiv" in health.get("sources", {}):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert health is not None, "the web endpoint never answered"
+        assert health["status"] == "ok"
+        assert health["sources"]["arxiv"]["last_success"] is not None  # the first poll ran
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            metrics = r.read().decode()
+        assert 'paperwire_source_consecutive_failures{source="arxiv"} 0.0' in metrics
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

@@ -179,7 +179,7 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
 
     async def poll(name: str) -> None:
         report = await app.ingest.poll(name)
-        log.info("%s", report.summary())
+        log.log(logging.INFO if report.ok else logging.WARNING, "%s", report.summary())
 
     async def deliver() -> None:
         report = await app.deliver.run_once()
@@ -231,6 +231,11 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
     scheduler.start()
     if not settings.has_chat:
         log.info("no chat token set: cards for the console destination print here")
+    if not await app.store.list_subscriptions():
+        log.info(
+            "no subscriptions yet: papers are stored, nothing is posted; subscribe with e.g. "
+            '`paperwire subs add console "cat:cs.CL -survey"` (it starts from the next poll)'
+        )
     try:
         await stop.wait()
     finally:

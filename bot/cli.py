@@ -160,7 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Libraries speak only when something is wrong (APScheduler logs every job run at INFO).
+    for noisy in ("alembic", "apscheduler", "discord", "slack_sdk", "httpx", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
     try:
         return asyncio.run(_handler(args)(settings, args))
     except BAD_INPUT as exc:

@@ -57,6 +57,7 @@ class _Rarity:
 
     def __init__(self, sample: Iterable[Paper | PaperView], queries: Iterable[Query]) -> None:
         wanted: list[set[str]] = [set() for _ in KeySpace]  # only the keys queries use
+        self.wanted = wanted
         for query in queries:
             for conjunct in query.conjuncts:
                 for term in conjunct.terms:
@@ -194,9 +195,8 @@ def _second(conjuncts: list[Conjunct], rarity: _Rarity) -> tuple[Conjunct, list[
 # What one key leads to, sealed for matching (a tuple: unpacked faster than attributes):
 #   alone        ids decided by this key (sorted)
 #   shared       ids decided by this key or by another one (an OR group): deduplicated
-#   unless       (ids, the same as a set, tests): ids decided by this key unless the paper has
-#                one of the keys in tests, (space, keys, key -> ids it rules out), e.g.
-#                cat:cs.CL -survey
+#   unless       (ids, tests): ids decided by this key unless the paper has one of the keys
+#                in tests, (space, keys, key -> ids it rules out), e.g. cat:cs.CL -survey
 #   check        queries to check, reached through this key only
 #   check_shared queries to check, reached through other keys too: deduplicated
 #   then         one level down: (space, keys, key -> posting) for queries that need this key
@@ -205,7 +205,7 @@ _Tests = tuple[tuple[int, frozenset[str], dict[str, frozenset[int]]], ...]
 _Packed = tuple[
     tuple[int, ...],
     tuple[int, ...],
-    tuple[tuple[tuple[int, ...], frozenset[int], _Tests], ...],
+    tuple[tuple[tuple[int, ...], _Tests], ...],
     tuple[int, ...],
     tuple[int, ...],
     tuple[tuple[int, frozenset[str], dict[str, "_Packed"]], ...],
@@ -214,8 +214,9 @@ _Packed = tuple[
 # upvote steps): what their keys lead to is merged once per combination and remembered.
 _RECURRING = (KeySpace.CATEGORY, KeySpace.SOURCE, KeySpace.UPVOTES)
 _MEMO_SIZE = 1 << 13
-_NO_PAIRS = (frozenset[str](), frozenset[str](), frozenset[str]())
-_PAIR_SPACES = frozenset({KeySpace.PAIR, KeySpace.TITLE_PAIR, KeySpace.ABSTRACT_PAIR})
+_NONE = frozenset[str]()
+_WORD_SPACES = (KeySpace.TEXT, KeySpace.TITLE, KeySpace.ABSTRACT, KeySpace.BODY)
+_PAIR_SPACES = (KeySpace.PAIR, KeySpace.TITLE_PAIR, KeySpace.ABSTRACT_PAIR)
 
 
 class _Posting:
@@ -261,7 +262,7 @@ class _Posting:
 
 def _unless(
     ids: Iterable[int], rules: Iterable[tuple[tuple[int, str], Iterable[int]]]
-) -> tuple[tuple[tuple[int, ...], frozenset[int], _Tests], ...]:
+) -> tuple[tuple[tuple[int, ...], _Tests], ...]:
     """One ``unless`` group: the ids, and per space the keys that rule some of them out."""
     run = tuple(sorted(ids))
     if not run:
@@ -273,7 +274,7 @@ def _unless(
         (space, frozenset(t), {k: frozenset(v) for k, v in t.items()})
         for space, t in sorted(tests.items())
     )
-    return ((run, frozenset(run), sealed),)
+    return ((run, sealed),)
 
 
 class SubscriptionIndex:
@@ -354,13 +355,17 @@ class SubscriptionIndex:
             space for space in KeySpace if self._keys[space] and space not in _RECURRING
         )
         self._memo: dict[tuple[frozenset[str], ...], _Packed] = {}
-        self._word_pairs = (
-            any(self._keys[space] for space in _PAIR_SPACES)
-            or any(
-                _packed_uses_pairs(packed) for table in self._postings for packed in table.values()
-            )
-            or any(_uses_pairs(plan) for plan in self._plans)
+        # Every key the index may look up is one of its queries' keys: a paper's words and
+        # word pairs are kept only when they are such a key, so the paper's key sets stay small
+        # (nothing else is ever asked of them). Pairs are tuples here: no string per pair.
+        wanted = rarity.wanted
+        self._words_in = frozenset().union(*(wanted[space] for space in _WORD_SPACES))
+        self._pairs_in = frozenset(
+            (a, b)
+            for space in _PAIR_SPACES
+            for a, _, b in (k.partition(" ") for k in wanted[space])
         )
+        self._names = bool(wanted[KeySpace.NAMES])
         self.stats = IndexStats(
             subscriptions=self._size,
             distinct_queries=len(queries),
@@ -375,8 +380,40 @@ class SubscriptionIndex:
         return self._size
 
     def _sets(self, view: PaperView) -> tuple[frozenset[str], ...]:
-        """The paper's keys by space; word pairs only when some query needs them."""
-        return (*view.key_sets, *(view.pair_sets if self._word_pairs else _NO_PAIRS))
+        """The paper's keys by space (KeySpace order), cut down to the keys queries use."""
+        words_in, pairs_in = self._words_in, self._pairs_in
+        title = abstract = body = text = _NONE
+        if words_in:
+            title = frozenset(filter(words_in.__contains__, view.title_seq))
+            abstract = frozenset(filter(words_in.__contains__, view.abstract_seq))
+            body = text = title | abstract
+            if keyword_seqs := view.keyword_seqs:
+                text = body.union(
+                    filter(words_in.__contains__, itertools.chain.from_iterable(keyword_seqs))
+                )
+        title_pairs = abstract_pairs = pairs = _NONE
+        if pairs_in:
+            title_pairs = frozenset(
+                map(" ".join, filter(pairs_in.__contains__, itertools.pairwise(view.title_seq)))
+            )
+            abstract_pairs = frozenset(
+                map(" ".join, filter(pairs_in.__contains__, itertools.pairwise(view.abstract_seq)))
+            )
+            pairs = title_pairs | abstract_pairs
+        return (
+            text,
+            view.author_set,
+            view.categories,
+            view.sources,
+            title,
+            abstract,
+            body,
+            view.upvote_steps,
+            view.name_pairs if self._names else _NONE,
+            pairs,
+            title_pairs,
+            abstract_pairs,
+        )
 
     def _recurring_part(self, sets: tuple[frozenset[str], ...]) -> _Packed:
         """What the paper's keys in the recurring spaces lead to, merged (and remembered)."""
@@ -399,12 +436,12 @@ class SubscriptionIndex:
                     ((space, key), ruled_out)
                     for part in parts
                     for group in part[2]
-                    for space, _, table in group[2]
+                    for space, _, table in group[1]
                     for key, ruled_out in table.items()
                 ),
             )
             merged = (
-                tuple(sorted(alone)),
+                tuple(alone),
                 tuple(i for part in parts for i in part[1]),
                 unless,
                 tuple(q for part in parts for q in part[3]),
@@ -416,51 +453,55 @@ class SubscriptionIndex:
             self._memo[hits] = merged
         return merged
 
-    def _gather(
-        self, sets: tuple[frozenset[str], ...]
-    ) -> tuple[list[tuple[int, ...]], set[int], list[int]]:
-        """Runs of ids and ids (to deduplicate) decided by keys alone; the queries to check."""
+    def _gather(self, sets: tuple[frozenset[str], ...], out: list[int]) -> list[int]:
+        """Adds to ``out`` the ids decided by keys alone; returns the queries to check."""
         reached = [self._recurring_part(sets)]
         for varying in self._varying:
-            postings = self._postings[varying]
-            reached.extend(map(postings.__getitem__, sets[varying] & self._keys[varying]))
-        runs: list[tuple[int, ...]] = []
+            if hits := sets[varying] & self._keys[varying]:
+                reached.extend(map(self._postings[varying].__getitem__, hits))
+        extend = out.extend
         shared_ids: set[int] = set()
         candidates: list[int] = []
         shared_candidates: set[int] = set(self._always)
         for alone, shared, unless, check, check_shared, then in reached:  # grows as we go
             if alone:
-                runs.append(alone)
+                extend(alone)
             if shared:
                 shared_ids.update(shared)
-            for ids, id_set, tests in unless:
-                drop: set[int] | None = None
-                for space, keys, rules_out in tests:
-                    for key in keys & sets[space]:
-                        if drop is None:
-                            drop = set(rules_out[key])
-                        else:
-                            drop.update(rules_out[key])
-                runs.append(ids if drop is None else tuple(id_set - drop))
+            if unless:
+                for ids, tests in unless:
+                    drop: set[int] | None = None
+                    for space, keys, rules_out in tests:
+                        for key in keys & sets[space]:
+                            if drop is None:
+                                drop = set(rules_out[key])
+                            else:
+                                drop.update(rules_out[key])
+                    extend(ids if drop is None else itertools.filterfalse(drop.__contains__, ids))
             if check:
                 candidates.extend(check)
             if check_shared:
                 shared_candidates.update(check_shared)
-            for space, keys, below in then:
-                reached.extend(map(below.__getitem__, keys & sets[space]))
+            if then:
+                for space, keys, below in then:
+                    if hits := keys & sets[space]:
+                        reached.extend(map(below.__getitem__, hits))
+        extend(shared_ids)
         candidates.extend(shared_candidates)
-        return runs, shared_ids, candidates
+        return candidates
 
     def candidates(self, paper: Paper | PaperView) -> list[Query]:
         """The queries ``match`` checks for this paper (beyond those decided by keys alone)."""
-        _, _, qids = self._gather(self._sets(PaperView.of(paper)))
+        qids = self._gather(self._sets(PaperView.of(paper)), [])
         return sorted((self._queries[q] for q in qids), key=lambda q: q.normalized)
 
     def match(self, paper: Paper | PaperView) -> list[int]:
-        """The sorted ids of the subscriptions whose query matches ``paper``."""
+        """The ids of the subscriptions whose query matches ``paper``, each once, in no
+        particular order (sort them if order matters: sorting costs more than matching)."""
         view = PaperView.of(paper)
         sets = self._sets(view)
-        runs, shared_ids, candidates = self._gather(sets)
+        out: list[int] = []
+        candidates = self._gather(sets, out)
         plans, all_sids = self._plans, self._sids
         for qid in candidates:
             required, excluded, checks = plans[qid]
@@ -473,31 +514,14 @@ class SubscriptionIndex:
                         break
                 else:
                     if not checks or _passes(checks, sets, view):
-                        runs.append(all_sids[qid])
-        out = list(itertools.chain.from_iterable(runs))
-        out.extend(shared_ids)
-        out.sort()
+                        out.extend(all_sids[qid])
         return out
 
     def match_many(self, papers: Iterable[Paper | PaperView]) -> dict[str, list[int]]:
         """``match`` for each paper, by arXiv id; a paper that matches nothing maps to []."""
-        return {view.arxiv_id: self.match(view) for view in map(PaperView.of, papers)}
+        match = self.match
+        return {view.arxiv_id: match(view) for view in map(PaperView.of, papers)}
 
 
 def _all_recurring(keys: list[IndexKey]) -> bool:
     return all(space in _RECURRING for space, _ in keys)
-
-
-def _packed_uses_pairs(packed: _Packed) -> bool:
-    tests = (space for _, _, tests in packed[2] for space, _, _ in tests)
-    below = (space for space, _, _ in packed[5])
-    return any(space in _PAIR_SPACES for space in itertools.chain(tests, below)) or any(
-        _packed_uses_pairs(p) for _, _, table in packed[5] for p in table.values()
-    )
-
-
-def _uses_pairs(plan: _Plan) -> bool:
-    required, excluded, checks = plan
-    return any(space in _PAIR_SPACES for space, _ in required + excluded) or any(
-        space in _PAIR_SPACES for lookups, _, _ in checks for space, _ in lookups
-    )

@@ -189,23 +189,13 @@ def stem(word: str) -> str:
     return found
 
 
-def _stem_all(words: list[str]) -> frozenset[str]:
-    """The stems of ``words``, looked up in C when every word has been seen before."""
-    stems = frozenset(map(_STEM_CACHE.get, words))
-    if None in stems:
-        if len(_STEM_CACHE) + len(words) > _STEM_CACHE_SIZE:
-            _STEM_CACHE.clear()
-        for word in words:
-            stem(word)
-        stems = frozenset(map(_STEM_CACHE.get, words))
-    return stems  # type: ignore[return-value]  # None was ruled out just above
-
-
-def _stems(tokens: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Stems in order (every token has been through _stem_all or stem already)."""
+def _stem_seq(tokens: list[str]) -> tuple[str, ...]:
+    """The stems of ``tokens`` in order, looked up in C when every token has been seen before."""
     try:
         return tuple(map(_STEM_CACHE.__getitem__, tokens))
-    except KeyError:  # the cache was cleared in between
+    except KeyError:
+        if len(_STEM_CACHE) + len(tokens) > _STEM_CACHE_SIZE:
+            _STEM_CACHE.clear()
         return tuple(map(stem, tokens))
 
 
@@ -222,9 +212,9 @@ def _source_name(name: str) -> str:
 
 
 class KeySpace(IntEnum):
-    """The kinds of keys a paper has (``PaperView.keys(space)``; the first nine are also
-    ``PaperView.key_sets``, by position). A term's ``keys`` (each one required for it to hold)
-    and its ``membership`` (the one key whose presence decides it) live in these spaces."""
+    """The kinds of keys a paper has (``PaperView.keys(space)``). A term's ``keys`` (each one
+    required for it to hold) and its ``membership`` (the one key whose presence decides it)
+    live in these spaces."""
 
     TEXT = 0  # stemmed words of title, abstract and HF keywords (kw:)
     AUTHOR = 1  # folded name words of any author
@@ -235,7 +225,7 @@ class KeySpace(IntEnum):
     BODY = 6  # stemmed title and abstract words (bare words)
     UPVOTES = 7  # the UPVOTE_STEPS the paper's HF upvotes reach, as text ("10", "20", ...)
     NAMES = 8  # "lecun yann": two words of one author's name, in sorted order
-    # word pairs, built on first use: "a b", two consecutive stemmed words ...
+    # word pairs: "a b", two consecutive stemmed words ...
     PAIR = 9  # ... in the title or in the abstract
     TITLE_PAIR = 10  # ... in the title
     ABSTRACT_PAIR = 11  # ... in the abstract
@@ -247,35 +237,65 @@ UPVOTE_STEPS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 100
 
 IndexKey = tuple[KeySpace, str]
 _NAME_WORDS: Final = 16
+_NO_KEYS: Final = frozenset[str]()
+
+# Few category lists and source sets recur from paper to paper: fold each one once.
+_RECURRING_KEYS: dict[object, frozenset[str]] = {}
+_RECURRING_KEYS_SIZE: Final = 1 << 14
+
+
+def _category_keys(categories: tuple[str, ...]) -> frozenset[str]:
+    found = _RECURRING_KEYS.get(categories)
+    if found is None:
+        keys: set[str] = set()
+        for category in categories:
+            key = category.casefold()
+            keys.add(key)
+            keys.add(key.partition(".")[0])
+        if len(_RECURRING_KEYS) >= _RECURRING_KEYS_SIZE:
+            _RECURRING_KEYS.clear()
+        found = _RECURRING_KEYS[categories] = frozenset(keys)
+    return found
+
+
+def _source_keys(sources: frozenset[str], hf: bool) -> frozenset[str]:
+    found = _RECURRING_KEYS.get((sources, hf))
+    if found is None:
+        names = {_source_name(s) for s in sources} | ({"hf"} if hf else set())
+        if len(_RECURRING_KEYS) >= _RECURRING_KEYS_SIZE:
+            _RECURRING_KEYS.clear()
+        found = _RECURRING_KEYS[(sources, hf)] = frozenset(names)
+    return found
+
+
+def _pairs(seq: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(map(" ".join, itertools.pairwise(seq)))
 
 
 class PaperView:
     """A paper's searchable fields, folded, tokenised and stemmed once, shared by every query.
 
-    Word sets are built eagerly (the index needs them); stemmed word sequences and word pairs,
-    only needed for phrases, are built on first use.
+    Built eagerly: the stemmed word sequences, authors, categories, sources and upvotes (what
+    the index reads). Word sets, name pairs and word pairs are built on first use.
     """
 
     __slots__ = (
-        "_abstract_seq",
-        "_abstract_words",
+        "_abstract_set",
+        "_body_set",
         "_keyword_seqs",
         "_keyword_words",
+        "_name_pairs",
         "_pair_sets",
-        "_title_seq",
-        "_title_words",
-        "abstract_set",
+        "_text_set",
+        "_title_set",
+        "abstract_seq",
         "arxiv_id",
         "author_set",
         "authors",
-        "body_set",
         "categories",
-        "key_sets",
-        "name_pairs",
         "paper",
         "sources",
-        "text_set",
-        "title_set",
+        "title_seq",
         "upvote_steps",
         "upvotes",
     )
@@ -283,81 +303,79 @@ class PaperView:
     def __init__(self, paper: Paper) -> None:
         self.paper = paper
         self.arxiv_id = paper.arxiv_id
-        self._title_words = words(paper.title)
-        self._abstract_words = words(paper.abstract)
+        self.title_seq: tuple[str, ...] = _stem_seq(words(paper.title))
+        self.abstract_seq: tuple[str, ...] = _stem_seq(words(paper.abstract))
         hf = paper.hf
         self._keyword_words = [words(k) for k in hf.ai_keywords] if hf is not None else []
-        self._title_seq: tuple[str, ...] | None = None
-        self._abstract_seq: tuple[str, ...] | None = None
         self._keyword_seqs: tuple[tuple[str, ...], ...] | None = None
+        self._title_set: frozenset[str] | None = None
+        self._abstract_set: frozenset[str] | None = None
+        self._body_set: frozenset[str] | None = None
+        self._text_set: frozenset[str] | None = None
+        self._name_pairs: frozenset[str] | None = None
         self._pair_sets: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
-        self.title_set: frozenset[str] = _stem_all(self._title_words)
-        self.abstract_set: frozenset[str] = _stem_all(self._abstract_words)
-        self.body_set: frozenset[str] = self.title_set | self.abstract_set
-        if self._keyword_words:
-            extra = {stem(w) for kw in self._keyword_words for w in kw}
-            self.text_set: frozenset[str] = self.body_set | extra
-        else:
-            self.text_set = self.body_set
         # a name longer than _NAME_WORDS words is cut there (for au: and the index alike)
         self.authors: tuple[frozenset[str], ...] = tuple(
             frozenset(words(a.name)[:_NAME_WORDS]) for a in paper.authors
         )
         self.author_set: frozenset[str] = frozenset().union(*self.authors)
-        self.name_pairs: frozenset[str] = frozenset(
-            f"{a} {b}" for name in self.authors for a, b in itertools.combinations(sorted(name), 2)
-        )
-        cats: set[str] = set()
-        for category in paper.categories:
-            key = category.casefold()
-            cats.add(key)
-            cats.add(key.partition(".")[0])
-        self.categories: frozenset[str] = frozenset(cats)
-        sources = {_source_name(s) for s in paper.sources}
-        if hf is not None:
-            sources.add("hf")
-        self.sources: frozenset[str] = frozenset(sources)
+        self.categories: frozenset[str] = _category_keys(paper.categories)
+        self.sources: frozenset[str] = _source_keys(paper.sources, hf is not None)
         self.upvotes: int | None = hf.upvotes if hf is not None else None
-        upvotes = self.upvotes or 0
-        self.upvote_steps: frozenset[str] = frozenset(
-            str(step) for step in UPVOTE_STEPS if step <= upvotes
-        )
-        self.key_sets: tuple[frozenset[str], ...] = (
-            self.text_set,
-            self.author_set,
-            self.categories,
-            self.sources,
-            self.title_set,
-            self.abstract_set,
-            self.body_set,
-            self.upvote_steps,
-            self.name_pairs,
+        self.upvote_steps: frozenset[str] = (
+            _NO_KEYS
+            if not self.upvotes
+            else frozenset(str(step) for step in UPVOTE_STEPS if step <= self.upvotes)
         )
 
     @property
-    def title_seq(self) -> tuple[str, ...]:
-        if self._title_seq is None:
-            self._title_seq = _stems(self._title_words)
-        return self._title_seq
+    def title_set(self) -> frozenset[str]:
+        if self._title_set is None:
+            self._title_set = frozenset(self.title_seq)
+        return self._title_set
 
     @property
-    def abstract_seq(self) -> tuple[str, ...]:
-        if self._abstract_seq is None:
-            self._abstract_seq = _stems(self._abstract_words)
-        return self._abstract_seq
+    def abstract_set(self) -> frozenset[str]:
+        if self._abstract_set is None:
+            self._abstract_set = frozenset(self.abstract_seq)
+        return self._abstract_set
+
+    @property
+    def body_set(self) -> frozenset[str]:
+        if self._body_set is None:
+            self._body_set = self.title_set | self.abstract_set
+        return self._body_set
 
     @property
     def keyword_seqs(self) -> tuple[tuple[str, ...], ...]:
         if self._keyword_seqs is None:
-            self._keyword_seqs = tuple(_stems(kw) for kw in self._keyword_words)
+            self._keyword_seqs = tuple(_stem_seq(kw) for kw in self._keyword_words)
         return self._keyword_seqs
+
+    @property
+    def text_set(self) -> frozenset[str]:
+        if self._text_set is None:
+            keyword_seqs = self.keyword_seqs
+            self._text_set = self.body_set.union(*keyword_seqs) if keyword_seqs else self.body_set
+        return self._text_set
+
+    @property
+    def name_pairs(self) -> frozenset[str]:
+        """Two words of one author's name, in sorted order: the keys of the NAMES space."""
+        if self._name_pairs is None:
+            self._name_pairs = frozenset(
+                f"{a} {b}"
+                for name in self.authors
+                if len(name) > 1
+                for a, b in itertools.combinations(sorted(name), 2)
+            )
+        return self._name_pairs
 
     @property
     def pair_sets(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         """The word pairs of the PAIR, TITLE_PAIR and ABSTRACT_PAIR spaces."""
         if self._pair_sets is None:
-            title = frozenset(map(" ".join, itertools.pairwise(self.title_seq)))
-            abstract = frozenset(map(" ".join, itertools.pairwise(self.abstract_seq)))
+            title, abstract = _pairs(self.title_seq), _pairs(self.abstract_seq)
             self._pair_sets = (title | abstract, title, abstract)
         return self._pair_sets
 
@@ -365,7 +383,23 @@ class PaperView:
         """The paper's keys in ``space``."""
         if space >= KeySpace.PAIR:
             return self.pair_sets[space - KeySpace.PAIR]
-        return self.key_sets[space]
+        if space is KeySpace.TEXT:
+            return self.text_set
+        if space is KeySpace.AUTHOR:
+            return self.author_set
+        if space is KeySpace.CATEGORY:
+            return self.categories
+        if space is KeySpace.SOURCE:
+            return self.sources
+        if space is KeySpace.TITLE:
+            return self.title_set
+        if space is KeySpace.ABSTRACT:
+            return self.abstract_set
+        if space is KeySpace.BODY:
+            return self.body_set
+        if space is KeySpace.UPVOTES:
+            return self.upvote_steps
+        return self.name_pairs
 
     @classmethod
     def of(cls, paper: Paper | PaperView) -> PaperView:

@@ -97,8 +97,7 @@ class IngestService:
         started = self._clock.now()
         try:
             result = await source.poll(state, today=today or started.date())
-        except SourceError as exc:
-            log.warning("poll of %s failed: %s", name, exc)
+        except SourceError as exc:  # reported to the caller, which logs or prints it
             await self._store.save_poll_state(
                 dataclasses.replace(
                     state,

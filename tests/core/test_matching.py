@@ -74,16 +74,18 @@ PAPERS = {
         ("physics", []),
     ],
 )
-def test_index_returns_the_sorted_ids_whose_query_matches(name: str, expected: list[int]) -> None:
+def test_index_returns_the_ids_whose_query_matches(name: str, expected: list[int]) -> None:
     index = SubscriptionIndex((sid, parse_query(text)) for sid, text in SUBSCRIPTIONS)
-    assert index.match(PAPERS[name]) == expected
-    assert index.match(PaperView(PAPERS[name])) == expected
+    assert sorted(index.match(PAPERS[name])) == expected
+    assert sorted(index.match(PaperView(PAPERS[name]))) == expected
 
 
 def test_match_many_maps_every_paper_by_arxiv_id() -> None:
     index = SubscriptionIndex((sid, parse_query(text)) for sid, text in SUBSCRIPTIONS)
     result = index.match_many(PAPERS.values())
-    assert result == {p.arxiv_id: index.match(p) for p in PAPERS.values()}
+    assert {k: sorted(v) for k, v in result.items()} == {
+        p.arxiv_id: sorted(index.match(p)) for p in PAPERS.values()
+    }
     assert result["2401.00004"] == []
 
 
@@ -125,7 +127,7 @@ def test_only_subscriptions_posted_under_the_papers_keys_are_checked() -> None:
         categories=("cs.LG",),
         hf=HFSignals(upvotes=5),
     )
-    assert index.match(target) == [7, 1000]
+    assert sorted(index.match(target)) == [7, 1000]
     # the author words anchor the first 1000 (rarer than cat:cs.LG): only author7 is looked at
     assert normal_forms(index.candidates(target)) == [
         'cat:cs.LG au:"ann author7"',
@@ -144,7 +146,7 @@ def test_exclusions_are_applied_without_checking_each_subscription() -> None:
         ("Diffusion", ("cs.CV",), []),
     ]:
         target = paper(title=title, categories=categories)
-        assert index.match(target) == expected
+        assert sorted(index.match(target)) == expected
         assert index.candidates(target) == []
 
 
@@ -152,7 +154,7 @@ def test_two_key_queries_are_decided_by_keys_alone() -> None:
     subs = [(i, parse_query(f"au:author{i} cat:cs.LG")) for i in range(1000)]
     index = SubscriptionIndex(subs)
     target = paper(authors=("Ann Author7", "Bo Author8"), categories=("cs.LG",))
-    assert index.match(target) == [7, 8]
+    assert sorted(index.match(target)) == [7, 8]
     assert index.match(paper(authors=("Ann Author7",), categories=("cs.CV",))) == []
     assert index.candidates(target) == []
 
@@ -162,7 +164,7 @@ def test_queries_that_are_one_key_are_never_checked() -> None:
         [(1, parse_query("cat:cs.LG")), (2, parse_query("au:lecun")), (3, parse_query("kw:gan"))]
     )
     target = paper(abstract="GAN", authors=("Yann LeCun",), categories=("cs.LG",))
-    assert index.match(target) == [1, 2, 3]
+    assert sorted(index.match(target)) == [1, 2, 3]
     assert index.candidates(target) == []
 
 
@@ -205,7 +207,7 @@ def test_a_paper_reaching_a_subscription_by_several_keys_gets_it_once(query: str
     target = paper(
         title="Diffusion GAN", abstract="Adversarial nets.", categories=("cs.LG", "stat.ML")
     )
-    assert index.match(target) == [1, 2]
+    assert sorted(index.match(target)) == [1, 2]
 
 
 # --- the index is exact: property test against the naive loop ----------------------------
@@ -271,7 +273,7 @@ def test_the_index_matches_exactly_what_the_naive_loop_matches(
     subs = [(sid, q) for sid, q in enumerate(queries) if q is not None]
     index = SubscriptionIndex(subs, sample=papers if with_sample else ())
     for p in papers:
-        assert index.match(p) == [sid for sid, q in subs if q.matches(p)]
+        assert sorted(index.match(p)) == [sid for sid, q in subs if q.matches(p)]
 
 
 @settings(max_examples=150, deadline=None)

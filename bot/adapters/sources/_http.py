@@ -334,7 +334,7 @@ class HttpClient:
                 delay = self._backoff(attempt)
                 if retry_after is not None:
                     delay = max(delay, retry_after)
-                log.info(
+                log.debug(
                     "%s: %s from %s (attempt %d of %d); retrying in %.2f s",
                     source,
                     failure.reason,

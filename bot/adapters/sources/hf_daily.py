@@ -209,6 +209,10 @@ class HFDailySource:
         if failures:
             note = "; ".join(f"{day}: {exc.message}" for day, exc in failures)
             note = f"some days could not be read ({note})"
+        elif not papers and not rejected:
+            # Not silence: Daily Papers is filled by people during the (UTC) day.
+            span = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            note = f"Hugging Face lists no daily papers for {span} yet"
         return FetchResult(papers=tuple(papers.values()), rejected=tuple(rejected), note=note)
 
     async def daily(self, day: date) -> FetchResult:

@@ -183,3 +183,17 @@ async def test_paper_lookup(fake: FakeSources, http: HttpClient) -> None:
     assert await source.paper("2104.12255") is None
     paths = [r.path for r in fake.requests(FakeSources.HF_PAPERS)]
     assert paths == ["/hf/api/papers/2606.13681", "/hf/api/papers/2104.12255"]
+
+
+async def test_an_empty_day_says_so_instead_of_staying_silent() -> None:
+    from datetime import date
+
+    from bot.adapters.sources import HFDailySource, HttpClient
+    from bot.core.models import PollState
+    from tests.fakes.sources import FakeSources
+
+    async with FakeSources() as fake, HttpClient(user_agent="test", max_retries=0) as http:
+        source = HFDailySource(fake.hf_api_url, http, days=1)
+        result = await source.poll(PollState(source="hf"), today=date(2030, 1, 1))
+    assert result.papers == ()
+    assert result.note == "Hugging Face lists no daily papers for 2030-01-01 yet"

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from typing import TextIO
 
+from bot.core.cards import categories_text, dates_text, signals_text, tldr_credit
 from bot.core.models import Card, DestinationRef
 
 __all__ = ["ConsolePublisher", "render_text"]
@@ -17,28 +18,15 @@ def render_text(card: Card, *, width: int = 88) -> str:
     bullet = textwrap.TextWrapper(
         width=width, initial_indent="  • ", subsequent_indent="    ", break_long_words=False
     )
-    lines = [*wrap.wrap(card.title), card.authors_line]
-    cats = ", ".join(c for c in (card.primary_category, *card.cross_lists) if c)
-    meta = [f"arXiv:{card.versioned_id}"]
-    if cats:
-        meta.append(cats)
-    if card.published:
-        meta.append(card.published.date().isoformat())
-    meta.append(card.topic.label)
-    lines.append(" · ".join(meta))
-    signals = []
-    if card.upvotes is not None:
-        signals.append(f"▲ {card.upvotes} upvotes")
-    if card.comments:
-        signals.append(f"{card.comments} comments")
-    if card.citation_count is not None:
-        signals.append(f"{card.citation_count} citations")
-    if card.code_url:
-        signals.append(f"code: {card.code_url}")
+    primary, cross = categories_text(card)
+    meta = [f"arXiv:{card.versioned_id}", primary, cross, dates_text(card), card.topic.label]
+    lines = [*wrap.wrap(card.title), card.authors_line, " · ".join(m for m in meta if m)]
+    signals = signals_text(card)
     if signals:
-        lines.append(" · ".join(signals))
+        lines.append(signals)
     lines.append("")
-    lines.extend(wrap.wrap(f"TL;DR ({card.tldr_source}): {card.tldr}"))
+    credit = tldr_credit(card)
+    lines.extend(wrap.wrap(f"TL;DR: {card.tldr}" + (f" ({credit})" if credit else "")))
     for point in card.key_points:
         lines.extend(bullet.wrap(point))
     lines.append("")

@@ -24,13 +24,15 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.fakes._server import LoopbackServer
 
 __all__ = [
     "BOT_ID",
@@ -112,8 +114,10 @@ class _State:
     last_ts: int = 0  # microseconds
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """The fake Web API. Every public method is thread-safe (the server may run in a thread)."""
+
+    thread_name = "fake-slack"
 
     def __init__(
         self,
@@ -127,79 +131,12 @@ class FakeSlack:
         imposes Slack's posting pace (429 past it); None posts at any rate.
         """
         self.tokens = dict(tokens or {DEFAULT_TOKEN: DEFAULT_TEAM})
-        self.host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._channel_rate = channel_rate
         self._lock = threading.Lock()
         self._state = _State()
-        self._runner: web.AppRunner | None = None
-        self._stop: asyncio.Event | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._stop = asyncio.Event()
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port)
-        await site.start()
-        self._port = int(runner.addresses[0][1])  # the port the OS picked when given 0
-        self._runner = runner
-
-    async def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlack:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @classmethod
-    @contextmanager
-    def running_in_thread(cls, **kwargs: Any) -> Iterator[FakeSlack]:
-        """Run the fake on its own event loop in a daemon thread (for subprocess tests)."""
-        fake = cls(**kwargs)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(fake.start())
-            except BaseException as exc:  # handed to the caller below
-                errors.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(fake.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="fake-slack", daemon=True)
-        thread.start()
-        ready.wait(timeout=30)
-        if errors:
-            raise errors[0]
-        try:
-            yield fake
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=30)
-
-    # --- addresses ----------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     @property
     def api_url(self) -> str:

@@ -26,8 +26,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from lxml import etree
 
+from tests.fakes._server import LoopbackServer
 from tests.paths import FIXTURES
 
 __all__ = [
@@ -122,8 +123,10 @@ class _State:
     max_in_flight: dict[str, int] = field(default_factory=dict)
 
 
-class FakeSources:
+class FakeSources(LoopbackServer):
     """The fake servers, all on one port; each service lives under its own path prefix."""
+
+    thread_name = "fake-sources"
 
     ARXIV_API = "/arxiv/api/query"
     ARXIV_RSS = "/arxiv/rss"
@@ -141,12 +144,9 @@ class FakeSources:
         port: int = 0,
         rss_feed: Literal["trimmed", "full"] | Path = "trimmed",
     ) -> None:
-        self.host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._lock = threading.Lock()
         self._state = _State()
-        self._runner: web.AppRunner | None = None
-        self._stop: asyncio.Event | None = None
         self._rss = self._load_rss(rss_feed)
         self._rss_etag = _etag(self._rss)
         self._rss_last_modified = _last_build(self._rss)
@@ -160,74 +160,6 @@ class FakeSources:
         self.s2_records: dict[str, dict[str, Any]] = _index_s2()
 
     # --- lifecycle ----------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._stop = asyncio.Event()
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port)
-        await site.start()
-        self._port = int(runner.addresses[0][1])  # the port the OS picked when asked for 0
-        self._runner = runner
-
-    async def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeSources:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @classmethod
-    @contextmanager
-    def running_in_thread(cls, **kwargs: Any) -> Iterator[FakeSources]:
-        """Run the fake on its own event loop in a daemon thread (for subprocess tests)."""
-        fake = cls(**kwargs)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(fake.start())
-            except BaseException as exc:  # handed to the caller below
-                errors.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(fake.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="fake-sources", daemon=True)
-        thread.start()
-        ready.wait(timeout=30)
-        if errors:
-            raise errors[0]
-        try:
-            yield fake
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=30)
-
-    # --- addresses ----------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
 
     @property
     def arxiv_api_url(self) -> str:

@@ -8,7 +8,6 @@ both carry one line that says what to do.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -22,9 +21,8 @@ from bot.adapters.slack.render import render_slack
 from bot.app import App, ConfigError, open_app, run_forever
 from bot.core.calendar import feed_health
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
-from bot.core.matching import SubscriptionIndex
 from bot.core.models import Card, DestinationRef, InvalidDestination
-from bot.core.query import QueryError, parse_query
+from bot.core.query import QueryError
 from bot.core.settings_text import describe_settings
 from bot.core.summarize import summarize
 from bot.core.topics import classify
@@ -388,24 +386,15 @@ async def _run_once(app: App) -> int:
 
 async def _dry_run(app: App) -> int:
     """Fetch and match like a real cycle, print the cards, and store and post nothing."""
-    subs = [s for s in await app.store.list_subscriptions() if not s.paused]
-    index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
     failed = False
-    for name, source in app.ingest.sources.items():
-        state = await app.store.get_poll_state(name)
-        try:
-            result = await source.poll(
-                dataclasses.replace(state, etag=None, last_modified=None),
-                today=app.clock.now().date(),
-            )
-        except SourceError as exc:
-            _err(f"{name}: failed: {exc.message}")
+    for name in app.ingest.source_names:
+        preview = await app.ingest.preview(name)
+        if preview.error is not None:
+            _err(f"{name}: failed: {preview.error}")
             failed = True
             continue
-        known = await app.store.get_papers([p.arxiv_id for p in result.papers])
-        fresh = [p for p in result.papers if p.arxiv_id not in known]
-        matched = [p for p in fresh if index.match(p)]
-        _err(f"{name}: {len(fresh)} new papers, {len(matched)} would be posted (dry run)")
+        matched = await app.subscriptions.would_deliver(preview.new)
+        _err(f"{name}: {len(preview.new)} new papers, {len(matched)} would be posted (dry run)")
         for paper in matched:
             _out(render_text(await app.cards.card_for(paper)))
             _out()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.core.models import Delivery, Destination, Platform
+from bot.core.models import Card, Delivery, Destination, Platform
 from bot.services.cards import CardService
 from bot.services.ports import (
     CardRejected,
@@ -81,6 +81,7 @@ class DeliveryService:
             now=self._clock.now(), limit=self._batch, lease_seconds=self._lease, token=token
         )
         destinations: dict[int, Destination | None] = {}
+        cards: dict[tuple[str, int], Card] = {}  # one card per paper version in a batch
         for delivery in claimed:
             if delivery.destination_id not in destinations:
                 destinations[delivery.destination_id] = await self._store.get_destination_by_id(
@@ -93,7 +94,7 @@ class DeliveryService:
                     delivery.id, token, due_at=self._clock.now(), error="destination paused"
                 )
                 continue
-            reason = await self._deliver(delivery, dest, token, report)
+            reason = await self._deliver(delivery, dest, token, report, cards)
             if reason is not None:
                 destinations[dest.id] = dataclasses.replace(dest, paused_reason=reason)
         return report
@@ -113,7 +114,12 @@ class DeliveryService:
         return total
 
     async def _deliver(
-        self, delivery: Delivery, dest: Destination, token: str, report: DeliveryReport
+        self,
+        delivery: Delivery,
+        dest: Destination,
+        token: str,
+        report: DeliveryReport,
+        cards: dict[tuple[str, int], Card],
     ) -> str | None:
         """Handle one claimed row; return the reason when the destination had to be paused."""
         now = self._clock.now()
@@ -132,7 +138,10 @@ class DeliveryService:
             await self._store.fail_delivery(delivery.id, token, error="paper missing")
             report.failed += 1
             return None
-        card = await self._cards.card_for(stored.paper)
+        key = (stored.paper.arxiv_id, stored.paper.version)
+        card = cards.get(key)
+        if card is None:
+            card = cards[key] = await self._cards.card_for(stored.paper)
         nonce = f"pw-{delivery.id}-v{delivery.version}"
         try:
             if delivery.in_doubt:

@@ -19,7 +19,7 @@ from bot.services.ports import (
     Store,
 )
 
-__all__ = ["IngestService", "PlanFactory", "SourceReport"]
+__all__ = ["IngestService", "PlanFactory", "Preview", "SourceReport"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,13 @@ class SourceReport:
         return line
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    source: str
+    new: tuple[Paper, ...] = ()
+    error: str | None = None
+
+
 class IngestService:
     def __init__(
         self,
@@ -82,10 +89,6 @@ class IngestService:
     @property
     def source_names(self) -> list[str]:
         return list(self._sources)
-
-    @property
-    def sources(self) -> Mapping[str, ListingSource]:
-        return self._sources
 
     async def poll_all(self, names: Sequence[str] | None = None) -> list[SourceReport]:
         return [await self.poll(name) for name in (names or list(self._sources))]
@@ -143,6 +146,17 @@ class IngestService:
             note=result.note,
             enrich_error=enrich_error,
         )
+
+    async def preview(self, name: str) -> Preview:
+        """What a poll would bring that is not stored yet; nothing is stored or remembered."""
+        state = await self._store.get_poll_state(name)
+        fresh_state = dataclasses.replace(state, etag=None, last_modified=None)
+        try:
+            result = await self._sources[name].poll(fresh_state, today=self._clock.now().date())
+        except SourceError as exc:
+            return Preview(name, error=exc.message)
+        known = await self._store.get_papers([p.arxiv_id for p in result.papers])
+        return Preview(name, new=tuple(p for p in result.papers if p.arxiv_id not in known))
 
     async def _enrich(self, papers: list[Paper]) -> tuple[list[Paper], str | None]:
         assert self._enricher is not None

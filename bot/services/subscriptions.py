@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.matching import SubscriptionIndex
-from bot.core.models import Destination, DestinationRef, Subscription
+from bot.core.models import Destination, DestinationRef, Paper, Subscription
 from bot.core.planning import Candidate, plan_deliveries
 from bot.core.query import QueryError, parse_query
 from bot.core.settings_text import apply_settings
@@ -164,6 +164,12 @@ class SubscriptionService:
         except QueryError:
             return None
         return next((s for s in subs if s.query == normalized), None)
+
+    async def would_deliver(self, papers: Sequence[Paper]) -> list[Paper]:
+        """The papers that some active subscription matches (for a dry run)."""
+        subs = [s for s in await self._store.list_subscriptions() if not s.paused]
+        index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
+        return [p for p in papers if index.match(p)]
 
     async def list(
         self, ref: DestinationRef | None = None

@@ -299,3 +299,19 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_a_dry_run_prints_what_would_be_posted_and_stores_nothing(
+    home: Path, fake: FakeSources
+) -> None:
+    assert run(home, fake, "subs", "add", "console", "cat:cs.CL").code == 0
+    dry = run(home, fake, "run", "--dry-run", PAPERWIRE_HF_ENABLED="false")
+    assert dry.code == 0, dry.err
+    assert "would be posted (dry run)" in dry.err
+    printed = dry.out.count("\narXiv:") + dry.out.startswith("arXiv:")
+    assert printed > 0, (dry.out[:300], dry.err)
+    status = run(home, fake, "status")
+    assert "papers stored: 0" in status.out
+    assert "arxiv: never polled" in status.out
+    real = run(home, fake, "run", "--once", PAPERWIRE_HF_ENABLED="false")
+    assert real.out.count("\narXiv:") == printed

@@ -78,7 +78,7 @@ async def test_a_persistent_fault_raises_the_right_error_after_the_right_attempt
     path, call = SOURCES[source]
     expected, attempts = PERSISTENT[fault]
     fake.fail(path, fault, retry_after="0" if fault is Fault.RATE_LIMITED else None)
-    async with make_client(timeout=0.25) as http:
+    async with make_client(timeout=0.5) as http:
         with pytest.raises(expected) as caught:
             await call(fake, http)
     assert type(caught.value) is expected
@@ -96,7 +96,7 @@ async def test_a_passing_fault_is_retried_and_the_answer_kept_whole(
 ) -> None:
     path, call = SOURCES[source]
     fake.fail(path, fault, times=2, retry_after="0")
-    async with make_client(timeout=0.25) as http:
+    async with make_client(timeout=0.5) as http:
         result = await call(fake, http)
     async with make_client() as http:
         fake.clear_faults()

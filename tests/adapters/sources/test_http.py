@@ -164,7 +164,7 @@ async def test_a_stalled_connection_times_out_and_is_retried(
     fake: FakeSources, make_client: MakeClient
 ) -> None:
     fake.fail(FakeSources.ARXIV_RSS, Fault.STALL)
-    async with make_client(timeout=0.2, max_retries=1) as client:
+    async with make_client(timeout=0.5, max_retries=1) as client:
         with pytest.raises(SourceUnavailable, match="timed out") as caught:
             await client.get(fake.arxiv_rss_url + "/cs.CL", source="arxiv")
     assert not isinstance(caught.value, SourceRateLimited)

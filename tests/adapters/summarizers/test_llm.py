@@ -39,7 +39,7 @@ from tests.fakes.openai import FakeOpenAI, Fault
 from tests.paths import REPO
 
 KEY = "sk-paperwire-test-4f1c9a7e2b"
-TIMEOUT = 0.2
+TIMEOUT = 1.0  # seconds; the stall cases wait this long, the others answer in ms
 HF_SUMMARY = "Hugging Face says this paper halves the cost of serving language models."
 
 

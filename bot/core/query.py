@@ -136,8 +136,16 @@ def fold(text: str) -> str:
 _fold_short = functools.lru_cache(maxsize=1 << 14)(_fold_unicode)
 
 
+# ASCII bytes: capitals to lower case, letters and digits kept, everything else a space.
+_ASCII_WORD_BYTES: Final = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256)
+)
+
+
 def words(text: str) -> list[str]:
     """The folded words of ``text``: runs of letters and digits, so punctuation separates words."""
+    if text.isascii():  # most text: one C pass (bytes.translate), then split
+        return text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
     folded = fold(text)
     if folded.isascii():
         return _ASCII_WORD.findall(folded)
@@ -316,7 +324,7 @@ class PaperView:
         self._pair_sets: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
         # a name longer than _NAME_WORDS words is cut there (for au: and the index alike)
         self.authors: tuple[frozenset[str], ...] = tuple(
-            frozenset(words(a.name)[:_NAME_WORDS]) for a in paper.authors
+            [frozenset(words(a.name)[:_NAME_WORDS]) for a in paper.authors]  # no generator: faster
         )
         self.author_set: frozenset[str] = frozenset().union(*self.authors)
         self.categories: frozenset[str] = _category_keys(paper.categories)

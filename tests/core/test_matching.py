@@ -150,6 +150,37 @@ def test_exclusions_are_applied_without_checking_each_subscription() -> None:
         assert index.candidates(target) == []
 
 
+@pytest.mark.parametrize(
+    ("exclusion", "excluded"),
+    [
+        ('-"large language"', True),  # a word pair of the abstract
+        ('-"language large"', False),  # the same words, not in this order
+        ("-ti:survey", True),
+        ("-ti:language", False),  # in the abstract, not the title
+        ('-abs:"language model"', True),
+        ('-abs:"a survey"', False),  # in the title, not the abstract
+        ("-kw:agents", True),  # only in the Hugging Face keywords
+        ("-agents", False),  # bare words search the title and abstract only
+        ("-au:lovelace", True),
+        ('-au:"Ada Lovelace"', True),
+        ('-au:"yann lovelace"', False),  # both words, but not in one author's name
+    ],
+)
+def test_exclusions_look_at_the_right_part_of_the_paper(exclusion: str, excluded: bool) -> None:
+    # The index keeps only the paper's keys that some query uses: the exclusions must be
+    # among them, in their own space.
+    query = parse_query(f"cat:cs.LG {exclusion}")
+    index = SubscriptionIndex([(1, query), (2, parse_query("cat:cs.LG"))])
+    target = paper(
+        title="A survey",
+        abstract="Large language models.",
+        authors=("Yann LeCun", "Ada Lovelace"),
+        hf=HFSignals(upvotes=3, ai_keywords=("agents",)),
+    )
+    assert query.matches(target) is not excluded
+    assert sorted(index.match(target)) == ([2] if excluded else [1, 2])
+
+
 def test_two_key_queries_are_decided_by_keys_alone() -> None:
     subs = [(i, parse_query(f"au:author{i} cat:cs.LG")) for i in range(1000)]
     index = SubscriptionIndex(subs)

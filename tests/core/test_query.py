@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -331,6 +333,11 @@ def test_a_paper_with_hf_signals_counts_as_an_hf_paper_whatever_its_sources_say(
 )
 def test_words_are_folded_runs_of_letters_and_digits(text: str, expected: list[str]) -> None:
     assert words(text) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_words_are_runs_of_lower_case_letters_and_digits(text: str) -> None:
+    assert words(text) == re.findall(r"[a-z0-9]+", text.lower())
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, u
 from bot.adapters.discord.render import render_discord
 from bot.adapters.slack.render import render_slack
 from bot.app import App, ConfigError, open_app, run_forever
-from bot.core.calendar import feed_health
+from bot.core.calendar import ago, feed_health
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
 from bot.core.models import Card, DestinationRef, InvalidDestination
 from bot.core.query import QueryError
@@ -205,23 +205,25 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         elif state is None or state.last_success is None:
             line = f"failing: {state.last_error}" if state and state.last_error else "never polled"
         else:
-            line = f"ok: last success {_ago(now, state.last_success)}"
+            line = f"ok: last success {ago(now, state.last_success)}"
             if state.last_error_at and state.last_error_at > state.last_success:
-                line = f"failing: {state.last_error}; last success {_ago(now, state.last_success)}"
+                line = f"failing: {state.last_error}; last success {ago(now, state.last_success)}"
         when = ""
         if state is not None and state.last_attempt is not None:
             due = state.last_attempt + timedelta(minutes=interval)
             when = "; next poll due now" if due <= now else f"; next poll in {_until(now, due)}"
         _out(f"  {name}: {line}; polled every {interval} min{when}")
     _out(f"papers stored: {papers}")
+    queue_due = ""
+    if stats.oldest_pending is not None:  # a digest's cards are due later, not overdue
+        queue_due = (
+            f"; next due in {_until(now, stats.oldest_pending)}"
+            if stats.oldest_pending > now
+            else f"; oldest pending due {ago(now, stats.oldest_pending)}"
+        )
     _out(
         f"deliveries: {stats.pending} pending, {stats.claimed} in progress, {stats.sent} sent, "
-        f"{stats.failed} failed"
-        + (
-            f"; oldest pending due {_ago(now, stats.oldest_pending)}"
-            if stats.oldest_pending
-            else ""
-        )
+        f"{stats.failed} failed{queue_due}"
     )
     _out(f"destinations: {len(destinations)}, subscriptions: {len(subs)}")
     for dest in destinations:
@@ -233,13 +235,6 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 def _until(now: datetime, then: datetime) -> str:
     minutes = max(1, round((then - now).total_seconds() / 60))
     return f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
-
-
-def _ago(now: datetime, then: datetime) -> str:
-    seconds = (now - then).total_seconds()
-    if abs(seconds) < 3600:
-        return f"{round(seconds / 60)} minutes ago"
-    return f"{round(seconds / 3600)} hours ago"
 
 
 # --- subscriptions -----------------------------------------------------------------------

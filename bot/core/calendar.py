@@ -18,6 +18,7 @@ __all__ = [
     "EASTERN",
     "FeedHealth",
     "FeedState",
+    "ago",
     "announces_on",
     "feed_health",
     "last_announcement",
@@ -60,7 +61,8 @@ class FeedHealth:
     message: str
 
 
-def _ago(now: datetime, then: datetime) -> str:
+def ago(now: datetime, then: datetime) -> str:
+    """ "12 minutes ago", "5 hours ago": how long before ``now`` ``then`` was."""
     hours = (now - then).total_seconds() / 3600
     if hours < 1:
         return f"{max(0, round(hours * 60))} minutes ago"
@@ -80,7 +82,7 @@ def feed_health(
     ``last_change`` is the last successful poll whose content differed from the one before.
     """
     if last_error and last_error_at and (last_success is None or last_error_at > last_success):
-        since = f"; last success {_ago(now, last_success)}" if last_success else ""
+        since = f"; last success {ago(now, last_success)}" if last_success else ""
         return FeedHealth(FeedState.FAILING, f"failing: {last_error}{since}")
     if last_success is None:
         return FeedHealth(FeedState.NEVER, "never polled: run `paperwire poll`")
@@ -88,17 +90,17 @@ def feed_health(
     announced = last_announcement(now - REBUILD_GRACE)
     deadline = announced + REBUILD_GRACE
     if last_success < deadline:
-        return FeedHealth(FeedState.STALE, f"stale: last success {_ago(now, last_success)}")
+        return FeedHealth(FeedState.STALE, f"stale: last success {ago(now, last_success)}")
     if last_change is not None and last_change < announced:
         return FeedHealth(
             FeedState.STALE,
-            f"stale: the feed has not changed since {_ago(now, last_change)} although arXiv "
-            f"announced {_ago(now, announced)} (last success {_ago(now, last_success)})",
+            f"stale: the feed has not changed since {ago(now, last_change)} although arXiv "
+            f"announced {ago(now, announced)} (last success {ago(now, last_success)})",
         )
     if not announces_on(now):
         return FeedHealth(
             FeedState.QUIET,
             "no announcement expected today (arXiv announces Sunday to Thursday); "
-            f"last success {_ago(now, last_success)}",
+            f"last success {ago(now, last_success)}",
         )
-    return FeedHealth(FeedState.OK, f"ok: last success {_ago(now, last_success)}")
+    return FeedHealth(FeedState.OK, f"ok: last success {ago(now, last_success)}")

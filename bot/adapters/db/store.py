@@ -258,15 +258,8 @@ class SqlStore:
                     updated.append(arxiv_id)
                     if change is Change.REVISED:
                         revised.append(arxiv_id)
-                merged_papers.append(
-                    StoredPaper(
-                        merged,
-                        first_seen,
-                        now
-                        if change is not Change.UNCHANGED
-                        else (old.last_changed if old else now),
-                    )
-                )
+                last_changed = old.last_changed if old and change is Change.UNCHANGED else now
+                merged_papers.append(StoredPaper(merged, first_seen, last_changed))
             report = UpsertReport(tuple(new), tuple(updated), tuple(revised), tuple(unchanged))
             if plan is not None:
                 planned = plan(report, merged_papers)

@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.adapters.console import ConsolePublisher
 from bot.adapters.db.engine import check_migrated, create_engine
 from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.publisher import DiscordPublisher
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack.publisher import SlackPublisher
-from bot.adapters.sources import HttpClient, Sources, build_sources
+from bot.adapters.sources import HttpClient, build_sources
 from bot.adapters.summarizers.llm import LLMSummarizer
 from bot.adapters.web import WebServer
 from bot.core.models import Platform
@@ -76,17 +74,13 @@ def load_taxonomy(settings: Settings) -> Taxonomy:
 @dataclass
 class App:
     settings: Settings
-    engine: AsyncEngine
     store: SqlStore
-    http: HttpClient
-    sources: Sources
     clock: SystemClock
     lookup: LookupService
     cards: CardService
     ingest: IngestService
     subscriptions: SubscriptionService
     deliver: DeliveryService
-    publishers: dict[Platform, Publisher]
 
 
 def _tiers(settings: Settings) -> list[TierSpec]:
@@ -131,10 +125,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                     )
                 yield App(
                     settings=settings,
-                    engine=engine,
                     store=store,
-                    http=http,
-                    sources=sources,
                     clock=clock,
                     lookup=LookupService(
                         store, sources.api, sources.hf if settings.hf_enabled else None, clock
@@ -156,7 +147,6 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                         lease_seconds=settings.claim_lease_seconds,
                         batch=settings.deliver_batch,
                     ),
-                    publishers=publishers,
                 )
             finally:
                 await stack.aclose()

@@ -82,6 +82,8 @@ class DeliveryService:
         )
         destinations: dict[int, Destination | None] = {}
         cards: dict[tuple[str, int], Card] = {}  # one card per paper version in a batch
+        # One read for every paper of the batch (a paper often goes to many channels).
+        papers = await self._store.get_papers(sorted({d.arxiv_id for d in claimed}))
         for delivery in claimed:
             if delivery.destination_id not in destinations:
                 destinations[delivery.destination_id] = await self._store.get_destination_by_id(
@@ -94,7 +96,15 @@ class DeliveryService:
                     delivery.id, token, due_at=self._clock.now(), error="destination paused"
                 )
                 continue
-            reason = await self._deliver(delivery, dest, token, report, cards)
+            stored = papers.get(delivery.arxiv_id)
+            if stored is None:  # pragma: no cover - the foreign key makes this impossible
+                await self._store.fail_delivery(delivery.id, token, error="paper missing")
+                report.failed += 1
+                continue
+            key = (stored.paper.arxiv_id, stored.paper.version)
+            if key not in cards:
+                cards[key] = await self._cards.card_for(stored.paper)
+            reason = await self._deliver(delivery, dest, cards[key], token, report)
             if reason is not None:
                 destinations[dest.id] = dataclasses.replace(dest, paused_reason=reason)
         return report
@@ -117,9 +127,9 @@ class DeliveryService:
         self,
         delivery: Delivery,
         dest: Destination,
+        card: Card,
         token: str,
         report: DeliveryReport,
-        cards: dict[tuple[str, int], Card],
     ) -> str | None:
         """Handle one claimed row; return the reason when the destination had to be paused."""
         now = self._clock.now()
@@ -133,15 +143,6 @@ class DeliveryService:
             )
             report.retried += 1
             return None
-        stored = await self._store.get_paper(delivery.arxiv_id)
-        if stored is None:  # pragma: no cover - the foreign key makes this impossible
-            await self._store.fail_delivery(delivery.id, token, error="paper missing")
-            report.failed += 1
-            return None
-        key = (stored.paper.arxiv_id, stored.paper.version)
-        card = cards.get(key)
-        if card is None:
-            card = cards[key] = await self._cards.card_for(stored.paper)
         nonce = f"pw-{delivery.id}-v{delivery.version}"
         try:
             if delivery.in_doubt:

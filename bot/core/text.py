@@ -696,6 +696,11 @@ _SWITCHES = "|".join(
 # Innermost groups first (no braces inside), so the substitution repeats until nothing changes.
 _TEXT_GROUP = re.compile(
     rf"\\(?:{_WRAPPERS})\s*\{{(?P<wrapped>[^{{}}]*)\}}"
+    # A parenthetical citation or a label says nothing to a reader of a card: it goes, with
+    # the space or tie before it. \citet and \ref stay: they stand for words of the sentence.
+    r"|(?P<dropped>[ ~]?\\(?:cite|citep|citealp|parencite|autocite|footcite|supercite|nocite"
+    r"|label)\*?\s*(?:\[[^\[\]{}]*\]\s*)*\{[^{}]*\})"
+    r"|\\footnote\s*\{(?P<footnote>[^{}]*)\}"
     r"|\\href\s*\{[^{}]*\}\s*\{(?P<link>[^{}]*)\}"
     rf"|\{{\\(?:{_SWITCHES})(?![A-Za-z])\s*(?P<switched>[^{{}}]*)\}}"
 )
@@ -715,6 +720,10 @@ _LATEX_MARKERS = ("\\", "$", "~", "``", "''")
 
 
 def _text_group(match: re.Match[str]) -> str:
+    if match["dropped"] is not None:
+        return ""
+    if (footnote := match["footnote"]) is not None:
+        return f" ({footnote.strip()})" if footnote.strip() else ""
     for name in ("wrapped", "link", "switched"):
         if (value := match[name]) is not None:
             return value

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 from _scitldr import Scorer, load
@@ -764,6 +765,102 @@ def self_check(docs: list[Doc], rouge: Rouge1) -> None:
     print(f"self-check: the fast ROUGE-1 differs from rouge-score by at most {worst:.1e}")
 
 
+def listwise(docs: list[Doc]) -> None:
+    """Fit the sentence weights (and the word model's blend) for the pick itself.
+
+    The shipped sentence model is a pointwise ridge of each sentence's R1. Here the weights
+    start from it and climb (Adam) the expected R1 of a softmax over each abstract's
+    sentences, temperature tau, with a pull of strength lam back to the ridge weights.
+    """
+    print("\n== Listwise fit: expected R1 of a softmax pick, from the ridge weights (CV R1) ==")
+
+    def design(doc: Doc, word: np.ndarray) -> np.ndarray:
+        value = dict(zip(doc.stems, doc.words @ word, strict=True))
+        overlap = expected_overlap(value, [s.stems for s in doc.sentences], BLEND_LENGTH)
+        return np.hstack([doc.features, overlap[:, None]])
+
+    def climb(
+        xs: list[np.ndarray], ys: list[np.ndarray], start: np.ndarray, tau: float, lam: float
+    ) -> np.ndarray:
+        w, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+        for t in range(1, 301):
+            g = np.zeros_like(w)
+            for x, y in zip(xs, ys, strict=True):
+                s = x @ w / tau
+                p = np.exp(s - s.max())
+                p /= p.sum()
+                g += (p * (y - p @ y)) @ x / tau
+            g = g / len(xs) - lam * (w - start)
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            w += 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        return w
+
+    for tau, lam in ((0.01, 0.0), (0.01, 10.0), (0.03, 10.0)):
+
+        def pick(
+            train: list[Doc], test: list[Doc], tau: float = tau, lam: float = lam
+        ) -> list[float]:
+            sentence, word = fit_models(train)
+            start = np.concatenate([sentence, [BLEND]])
+            w = climb([design(d, word) for d in train], [d.rouge for d in train], start, tau, lam)
+            return [float(d.rouge[int(np.argmax(design(d, word) @ w))]) for d in test]
+
+        print(f"  tau {tau:.2f} lam {lam:4.0f}: {cross_validate(docs, pick):.2f}")
+
+
+def lexical(docs: list[Doc]) -> None:
+    """Word n-grams of each sentence as features of its own (a centred ridge on top)."""
+    print("\n== Sentence n-grams (first 1-3 words, word pairs) over the summarizer (CV R1) ==")
+    token = re.compile(r"[a-z]+")
+
+    def keys(text: str) -> set[str]:
+        words = token.findall(text.lower())
+        out = {"P:" + " ".join(words[:n]) for n in (1, 2, 3) if len(words) >= n}
+        return out | {"B:" + a + " " + b for a, b in pairwise(words)}
+
+    every = {id(d): [keys(s.text) for s in d.sentences] for d in docs}
+    for penalty in (10.0, 100.0):
+
+        def pick(train: list[Doc], test: list[Doc], penalty: float = penalty) -> list[float]:
+            sentence, word = fit_models(train)
+            counts = Counter(k for d in train for ks in every[id(d)] for k in ks)
+            index = {k: j for j, k in enumerate(k for k, c in counts.items() if c >= 5)}
+
+            def matrix(doc: Doc) -> np.ndarray:
+                m = np.zeros((len(doc.sentences), len(index)))
+                for r, ks in enumerate(every[id(doc)]):
+                    m[r, [index[k] for k in ks if k in index]] = 1.0
+                return m
+
+            w = centred_ridge([(matrix(d), d.rouge) for d in train], penalty)
+            out = []
+            for doc in test:
+                value = dict(zip(doc.stems, doc.words @ word, strict=True))
+                score = scores(doc, sentence, value) + 0.3 * (matrix(doc) @ w)
+                out.append(float(doc.rouge[int(np.argmax(score))]))
+            return out
+
+        print(f"  penalty {penalty:4.0f}: {cross_validate(docs, pick):.2f}")
+
+
+def learning_curve(docs: list[Doc]) -> None:
+    """Would more training data help? A fifth of dev held out, models fitted on growing parts."""
+    print("\n== Learning curve: R1 on a held-out fifth by training size (10 splits) ==")
+    n = len(docs)
+    for share in (0.2, 0.4, 0.6, 0.8):
+        values = []
+        for seed in range(10):
+            order = np.random.default_rng(100 + seed).permutation(n)
+            held, pool = order[: n // 5], order[n // 5 :]
+            values.append(
+                np.mean(
+                    baseline([docs[i] for i in pool[: int(share * n)]], [docs[i] for i in held])
+                )
+            )
+        print(f"  {int(share * n):3d} abstracts: {100 * np.mean(values):.2f}")
+
+
 def main() -> None:
     rouge = Rouge1()
     docs = prepare(rouge)
@@ -785,6 +882,9 @@ def main() -> None:
     blend_grid(docs)
     interactions(docs)
     rewrites(docs, rouge)
+    listwise(docs)
+    lexical(docs)
+    learning_curve(docs)
 
 
 if __name__ == "__main__":

@@ -693,13 +693,17 @@ _SWITCHES = "|".join(
         reverse=True,
     )
 )
+_CITATION = (
+    r"\\(?:cite|citep|citealp|parencite|autocite|footcite|supercite|nocite|label)\*?"
+    r"\s*(?:\[[^\[\]{}]*\]\s*)*\{[^{}]*\}"
+)
 # Innermost groups first (no braces inside), so the substitution repeats until nothing changes.
 _TEXT_GROUP = re.compile(
     rf"\\(?:{_WRAPPERS})\s*\{{(?P<wrapped>[^{{}}]*)\}}"
     # A parenthetical citation or a label says nothing to a reader of a card: it goes, with
-    # the space or tie before it. \citet and \ref stay: they stand for words of the sentence.
-    r"|(?P<dropped>[ ~]?\\(?:cite|citep|citealp|parencite|autocite|footcite|supercite|nocite"
-    r"|label)\*?\s*(?:\[[^\[\]{}]*\]\s*)*\{[^{}]*\})"
+    # the space or tie before it (and the parentheses it alone filled). \citet and \ref stay:
+    # they stand for words of the sentence.
+    rf"|(?P<dropped>[ ~]?\(\s*{_CITATION}\s*\)|[ ~]?{_CITATION})"
     r"|\\footnote\s*\{(?P<footnote>[^{}]*)\}"
     r"|\\href\s*\{[^{}]*\}\s*\{(?P<link>[^{}]*)\}"
     rf"|\{{\\(?:{_SWITCHES})(?![A-Za-z])\s*(?P<switched>[^{{}}]*)\}}"

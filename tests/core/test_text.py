@@ -340,6 +340,7 @@ def test_tex_to_unicode_agrees_with_arxivs_own_parsed_author_names() -> None:
         ),
         ("as in \\cite[see][p.~3]{a,b} and \\citep*{c}.", "as in and."),
         ("a model\\label{eq:1} here", "a model here"),
+        ("a method (\\citep{a}) and one~(\\cite{b}).", "a method and one."),
         (
             "as \\citet{Smith2020} and Section~\\ref{sec:2} show",
             "as \\citet{Smith2020} and Section \\ref{sec:2} show",

@@ -921,7 +921,10 @@ _LEANING_ON = re.compile(
 
 
 def _drop_aside(match: re.Match[str]) -> str:
-    return match[0] if _LEANING_ON.search(match.string, 0, match.start()) else ""
+    # A link is kept: in "our code (https://github.com/...) is released" it is the point.
+    if "://" in match[0] or _LEANING_ON.search(match.string, 0, match.start()):
+        return match[0]
+    return ""
 
 
 def _drop_framing(sentence: str) -> str:

@@ -727,7 +727,8 @@ def _text_group(match: re.Match[str]) -> str:
     if match["dropped"] is not None:
         return ""
     if (footnote := match["footnote"]) is not None:
-        return f" ({footnote.strip()})" if footnote.strip() else ""
+        footnote = footnote.strip().rstrip(".").rstrip()
+        return f" ({footnote})" if footnote else ""
     for name in ("wrapped", "link", "switched"):
         if (value := match[name]) is not None:
             return value

@@ -190,6 +190,11 @@ def test_summary_is_deterministic() -> None:
             "Our model is small.",
         ),
         ("We evaluate on ImageNet (Deng et al., 2009), COCO.", "We evaluate on ImageNet, COCO."),
+        # An aside with a link is what a reader of "code is released" wants.
+        (
+            "Our code (at https://github.com/a/b) is released [3].",
+            "Our code (at https://github.com/a/b) is released.",
+        ),
         # Notation is not an aside: f(x), a_f(n), (loop-)space; nor is anything in TeX math.
         ("The map f(x) is smooth everywhere.", "The map f(x) is smooth everywhere."),
         (

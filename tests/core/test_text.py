@@ -347,7 +347,7 @@ def test_tex_to_unicode_agrees_with_arxivs_own_parsed_author_names() -> None:
         ),
         (
             "Our code\\footnote{Available at \\url{https://github.com/a/b}.} is open.",
-            "Our code (Available at https://github.com/a/b.) is open.",
+            "Our code (Available at https://github.com/a/b) is open.",
         ),
         ("knowledge\\footnote{ }.", "knowledge."),
         ("Kawamata--Miyaoka, PHOENIX -- solver", "Kawamata--Miyaoka, PHOENIX -- solver"),

@@ -761,8 +761,10 @@ def latex_to_text(text: str) -> str:
     r"""Render the LaTeX of titles and abstracts as readable text: ``$\alpha$-stable`` -> α-stable.
 
     Simple math becomes Unicode (Greek, symbols, sub/superscripts that Unicode has); text
-    commands (``\textbf``, ``\emph``, ``\href``, ``\url``...) keep their text. A math span that
-    cannot be rendered faithfully, and any environment, stays as source, dollars included.
+    commands (``\textbf``, ``\emph``, ``\href``, ``\url``...) keep their text; parenthetical
+    citations (``\cite``, ``\citep``...) and labels go; a footnote becomes an aside. A math
+    span that cannot be rendered faithfully, and any environment, stays as source, dollars
+    included.
     """
     if not any(marker in text for marker in _LATEX_MARKERS):
         return text

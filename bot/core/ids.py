@@ -2,7 +2,8 @@
 
 The canonical id never carries the version (``2403.13043``, ``math/0309136``); the version is
 kept beside it. Old-style ids lose their subject class (``math.GT/0309136`` -> ``math/0309136``),
-as arXiv itself files them.
+as arXiv itself files them. The category arXiv's pages append for citing
+(``arXiv:2403.13043 [cs.CL]``) is dropped: the id alone names the paper.
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ _ARXIV_PATH = re.compile(
 _HF_PATH = re.compile(r"/papers/(?P<id>.+?)/?", re.ASCII)
 _ALPHAXIV_PATH = re.compile(r"/(?:abs|overview)/(?P<id>.+?)/?", re.ASCII)
 _PREFIX = re.compile(r"arxiv:\s*", re.ASCII | re.IGNORECASE)
-_VERSION = r"(?:v(?P<version>[0-9]*))?"
+# The category arXiv's "Cite as" line puts after the id ("arXiv:2403.13043 [cs.CL]",
+# "arXiv:hep-th/9901001 [hep-th]"): only one well-formed category, at the very end.
+_CATEGORY_TAG = re.compile(r"\[[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[A-Za-z]+)?)?\]\Z", re.ASCII)
+_VERSION = r"(?:[vV](?P<version>[0-9]*))?"  # "V3": upper-cased along with the prefix
 _NEW_STYLE = re.compile(rf"(?P<yymm>[0-9]{{4}})\.(?P<number>[0-9]+){_VERSION}", re.ASCII)
 _OLD_STYLE = re.compile(
     r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.(?P<subject>[A-Za-z]+(?:-[A-Za-z]+)?))?"
@@ -137,6 +141,7 @@ class InvalidArxivId(ValueError):
 def parse_arxiv_id(text: str) -> ArxivId:
     """Parse an arXiv id, ``arXiv:`` id, or arxiv.org / Hugging Face / alphaXiv paper link.
 
+    An id may carry the category arXiv's pages put after it (``arXiv:2403.13043 [cs.CL]``).
     Slack's ``<url>`` and ``<url|label>`` wrapping and surrounding whitespace are accepted.
     Raises InvalidArxivId, whose message explains the problem to the person who typed it.
     """
@@ -147,6 +152,8 @@ def parse_arxiv_id(text: str) -> ArxivId:
         candidate = chat_link["url"].strip()
     if "://" in candidate or _known_host(candidate):
         return _parse_bare(_id_from_link(candidate, text), text)
+    if tag := _CATEGORY_TAG.search(candidate):
+        candidate = candidate[: tag.start()].rstrip()
     return _parse_bare(candidate, text)
 
 

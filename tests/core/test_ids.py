@@ -39,6 +39,19 @@ ACCEPTED = [
     ("arxiv:2403.13043v2", "2403.13043", 2),
     ("ARXIV: 2403.13043", "2403.13043", None),
     ("arXiv:hep-th/9901001v1", "hep-th/9901001", 1),
+    # An upper-case V, as when the whole id is typed in capitals.
+    ("ARXIV:2403.13043V3", "2403.13043", 3),
+    ("2403.13043V2", "2403.13043", 2),
+    ("hep-th/9901001V1", "hep-th/9901001", 1),
+    # arXiv's "Cite as" form: the id and its primary category, which is dropped. (An earlier
+    # issue had "2403.13043 [cs.CL]" refused as other text; issue 9 asks to accept it.)
+    ("arXiv:2403.13043 [cs.CL]", "2403.13043", None),
+    ("arXiv:2403.13043v2 [cs.CL]", "2403.13043", 2),
+    ("arXiv:hep-th/9901001 [hep-th]", "hep-th/9901001", None),
+    ("arXiv:math/0309136v1 [math.GT]", "math/0309136", 1),
+    ("arXiv:2403.13043 [cond-mat.str-el]", "2403.13043", None),
+    ("2403.13043 [cs.CL]", "2403.13043", None),
+    ("2403.13043[cs.CL]", "2403.13043", None),
     # Old-style ids; the subject class is dropped.
     ("hep-th/9901001", "hep-th/9901001", None),
     ("hep-th/9108001", "hep-th/9108001", None),
@@ -104,10 +117,17 @@ REJECTED = [
     ("2403.13043v0", "start at v1"),
     ("2403.13043v01", "leading zeros"),
     ("2403.13043v", "needs a number"),
-    ("2403.13043V2", "other text"),
     ("2403.13043v2abc", "other text"),
     ("2403.13043.", "other text"),
-    ("2403.13043 [cs.CL]", "other text"),
+    # Only one well-formed category tag, at the end, is taken for arXiv's "Cite as" form.
+    ("2403.13043 [not a category]", "other text"),
+    ("2403.13043 [cs.CL] extra", "other text"),
+    ("2403.13043 [cs.CL", "other text"),
+    ("2403.13043 []", "other text"),
+    ("2403.13043 [cs.CL] [cs.LG]", "other text"),
+    ("2403.13043 [CS.CL]", "other text"),
+    ("[cs.CL]", "YYMM.NNNNN"),
+    ("https://arxiv.org/abs/2403.13043 [cs.CL]", "not a link to a paper"),
     ("see 2403.13043 please", "other text"),
     ("arXiv:2403.13043 is great", "other text"),
     ("hep-th/9901001 and more", "other text"),
@@ -290,13 +310,17 @@ def pasted(draw: st.DrawFn) -> tuple[str, ArxivId]:
     written, canonical = draw(ids)
     version = draw(versions)
     ident = written + ("" if version is None else f"v{version}")
+    typed = written + ("" if version is None else draw(st.sampled_from("vV")) + str(version))
     scheme = draw(st.sampled_from(["https://", "http://", ""]))
     tail = draw(st.sampled_from(["", "/", "?context=cs.CL", "#section", "/?a=1#b"]))
     form = draw(st.sampled_from(["bare", "prefix", "abs", "pdf", "html", "hf", "alphaxiv"]))
-    if form == "bare":
-        text = ident
-    elif form == "prefix":
-        text = draw(st.sampled_from(["arXiv:", "arxiv:", "ARXIV:", "arXiv: "])) + ident
+    if form in ("bare", "prefix"):
+        tag = draw(
+            st.sampled_from(["", " [cs.CL]", " [hep-th]", " [cond-mat.str-el]", "[math.GT]"])
+        )
+        text = typed + tag
+        if form == "prefix":
+            text = draw(st.sampled_from(["arXiv:", "arxiv:", "ARXIV:", "arXiv: "])) + text
     elif form == "pdf":
         host = draw(st.sampled_from(["arxiv.org", "www.arxiv.org", "export.arxiv.org"]))
         suffix = draw(st.sampled_from(["", ".pdf"]))

@@ -20,8 +20,10 @@ __all__ = [
     "FeedState",
     "ago",
     "announces_on",
+    "duration",
     "feed_health",
     "last_announcement",
+    "until",
 ]
 
 EASTERN = ZoneInfo("America/New_York")
@@ -61,12 +63,32 @@ class FeedHealth:
     message: str
 
 
+def duration(seconds: float) -> str:
+    """ "1 minute", "90 minutes", "5 hours": a span in whole minutes, in hours from two hours on.
+
+    The one place durations are worded, so every message says "1 minute" and "2 hours" alike.
+    """
+    minutes = max(0, round(seconds / 60))
+    if minutes < 120:
+        return _count(minutes, "minute")
+    return _count(round(minutes / 60), "hour")
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
+
+
 def ago(now: datetime, then: datetime) -> str:
-    """ "12 minutes ago", "5 hours ago": how long before ``now`` ``then`` was."""
-    hours = (now - then).total_seconds() / 3600
-    if hours < 1:
-        return f"{max(0, round(hours * 60))} minutes ago"
-    return f"{round(hours)} hours ago"
+    """ "1 minute ago", "5 hours ago": how long before ``now`` ``then`` was."""
+    return f"{duration((now - then).total_seconds())} ago"
+
+
+def until(now: datetime, then: datetime) -> str:
+    """ "in 1 minute", "in 3 hours": how long after ``now`` ``then`` is.
+
+    At least a minute: a moment seconds away is still to come, and "in 0 minutes" reads as now.
+    """
+    return f"in {duration(max(60.0, (then - now).total_seconds()))}"
 
 
 def feed_health(

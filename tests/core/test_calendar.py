@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.calendar import EASTERN, FeedState, feed_health, last_announcement
+from bot.core.calendar import (
+    EASTERN,
+    FeedState,
+    ago,
+    duration,
+    feed_health,
+    last_announcement,
+    until,
+)
 
 
 def et(*args: int) -> datetime:
@@ -73,3 +81,39 @@ def test_never_polled() -> None:
     assert feed_health(et(2026, 11, 18, 12, 0), last_success=None, last_change=None).state is (
         FeedState.NEVER
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "0 minutes"),
+        (29, "0 minutes"),
+        (60, "1 minute"),
+        (89, "1 minute"),
+        (90, "2 minutes"),
+        (45 * 60, "45 minutes"),
+        (119 * 60, "119 minutes"),
+        (120 * 60, "2 hours"),
+        (30 * 3600, "30 hours"),
+        (-300, "0 minutes"),  # a clock a little ahead is not a negative span
+    ],
+)
+def test_duration_says_one_minute_and_many_minutes_and_hours(seconds: float, words: str) -> None:
+    assert duration(seconds) == words
+
+
+def test_ago_and_until_word_durations_alike_and_say_1_minute() -> None:
+    now = et(2026, 11, 18, 12, 0)
+    assert ago(now, now - timedelta(minutes=1)) == "1 minute ago"
+    assert ago(now, now - timedelta(hours=3)) == "3 hours ago"
+    assert until(now, now + timedelta(minutes=1)) == "in 1 minute"
+    assert until(now, now + timedelta(seconds=5)) == "in 1 minute"  # soon, not "in 0 minutes"
+    assert until(now, now + timedelta(hours=5)) == "in 5 hours"
+
+
+def test_a_feed_polled_a_minute_ago_says_1_minute() -> None:
+    now = et(2026, 11, 18, 12, 0)
+    health = feed_health(
+        now, last_success=now - timedelta(minutes=1), last_change=et(2026, 11, 18, 1, 0)
+    )
+    assert health.message == "ok: last success 1 minute ago"

@@ -24,11 +24,15 @@ def render_text(card: Card, *, width: int = 88) -> str:
     signals = signals_text(card)
     if signals:
         lines.append(signals)
-    lines.append("")
-    credit = tldr_credit(card)
-    lines.extend(wrap.wrap(f"TL;DR: {card.tldr}" + (f" ({credit})" if credit else "")))
+    # An abstract can yield no TL;DR (an empty or withdrawn one): then there is no TL;DR line.
+    summary: list[str] = []
+    if card.tldr:
+        credit = tldr_credit(card)
+        summary.extend(wrap.wrap(f"TL;DR: {card.tldr}" + (f" ({credit})" if credit else "")))
     for point in card.key_points:
-        lines.extend(bullet.wrap(point))
+        summary.extend(bullet.wrap(point))
+    if summary:
+        lines.extend(["", *summary])
     lines.append("")
     lines.extend(f"{link.label}: {link.url}" for link in card.links)
     return "\n".join(lines)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
+from bot.cli import build_parser
 from tests.cli.helpers import paperwire
 
 COMMANDS = [
@@ -16,10 +18,30 @@ COMMANDS = [
     ["subs", "add"],
     ["subs", "remove"],
     ["subs", "list"],
+    ["subs", "pause"],
+    ["subs", "resume"],
+    ["subs", "settings"],
     ["roundup"],
     ["status"],
     ["db", "upgrade"],
 ]
+
+
+def command_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's own parser in the real CLI, by its words ("subs add")."""
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, words: tuple[str, ...]) -> None:
+        # argparse has no public way to list sub-commands; its subparsers action holds them.
+        subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subcommands:
+            found[" ".join(words)] = parser
+        for action in subcommands:
+            for name, child in action.choices.items():
+                walk(child, (*words, name))
+
+    walk(build_parser(), ())
+    return found
 
 
 def test_top_level_help_lists_every_command(tmp_path: Path) -> None:
@@ -29,11 +51,67 @@ def test_top_level_help_lists_every_command(tmp_path: Path) -> None:
         assert name in result.out
 
 
+def test_the_command_table_covers_every_command() -> None:
+    assert set(command_parsers()) == {" ".join(command) for command in COMMANDS}
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+def test_every_command_has_help_with_a_description(tmp_path: Path, command: list[str]) -> None:
     result = paperwire(*command, "--help", cwd=tmp_path)
     assert result.code == 0
-    assert "usage: paperwire" in result.out
+    assert result.out.startswith(f"usage: paperwire {' '.join(command)}")
+    # After the usage comes a paragraph that says what the command does, then the arguments.
+    description = result.out.split("\n\n")[1]
+    assert not description.startswith(("options:", "positional arguments:"))
+    assert len(description.split()) >= 10
+
+
+@pytest.mark.parametrize("words", [" ".join(command) for command in COMMANDS])
+def test_every_command_describes_itself_beyond_its_one_line_help(words: str) -> None:
+    description = command_parsers()[words].description or ""
+    assert len(description) > 60  # more than the one-line help in the parent's list
+    assert "\n" not in description  # one paragraph
+    assert description.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("words", "usage_end"),
+    [
+        ("subs add", "DESTINATION QUERY"),
+        ("subs remove", "DESTINATION ID_OR_QUERY"),
+        ("subs pause", "DESTINATION ID_OR_QUERY"),
+        ("subs resume", "DESTINATION [ID_OR_QUERY]"),  # no id: the whole destination
+    ],
+)
+def test_a_required_query_shows_as_required_in_the_usage(words: str, usage_end: str) -> None:
+    assert command_parsers()[words].format_usage().rstrip().endswith(usage_end)
+
+
+def test_subs_add_help_shows_query_as_required(tmp_path: Path) -> None:
+    result = paperwire("subs", "add", "--help", cwd=tmp_path)
+    assert "usage: paperwire subs add [-h] [--backfill DAYS] DESTINATION QUERY\n" in result.out
+
+
+@pytest.mark.parametrize("action", ["add", "remove", "pause"])
+def test_a_missing_query_is_one_line_and_exit_2(tmp_path: Path, action: str) -> None:
+    result = paperwire("subs", action, "console", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.startswith(f"paperwire: subs {action} needs a destination and a ")
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_queries_that_start_with_a_dash_work_in_every_subs_command(tmp_path: Path) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    assert paperwire("subs", "add", "console", "-survey", "cat:cs.CL", cwd=tmp_path).code == 0
+    paused = paperwire("subs", "pause", "console", "-survey", "cat:cs.CL", cwd=tmp_path)
+    assert paused.code == 0, paused.err
+    assert "paused #1" in paused.out
+    resumed = paperwire("subs", "resume", "console", "-survey", "cat:cs.CL", cwd=tmp_path)
+    assert resumed.code == 0, resumed.err
+    assert "resumed #1" in resumed.out
+    removed = paperwire("subs", "remove", "console", "-survey", "cat:cs.CL", cwd=tmp_path)
+    assert removed.code == 0, removed.err
+    assert "removed #1" in removed.out
 
 
 def test_a_mistyped_command_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ class Fault(StrEnum):
     UNAVAILABLE = "503"  # HTTP 503 (with Retry-After when given)
     RATE_LIMITED = "429"  # HTTP 429 with Retry-After (default "1")
     STALL = "stall"  # accept the request, never answer
+    TRICKLE = "trickle"  # the whole body, a few bytes at a time with a pause between (slowly)
+    REDIRECT = "redirect"  # HTTP 302 to ``location`` (given to ``fail``)
     TRUNCATED = "truncated"  # Content-Length promises the whole body; half is sent, then close
     PARTIAL = "partial"  # a complete HTTP answer whose document is cut in half
     HTML = "html"  # an HTML error page with status 200
@@ -92,6 +94,7 @@ class _Rule:
     fault: Fault
     remaining: int | None  # None: until cleared
     retry_after: str | None
+    location: str | None = None
 
 
 @dataclass
@@ -136,6 +139,8 @@ class FakeSources(LoopbackServer):
     S2_API = "/s2/graph/v1"
     S2_BATCH = "/s2/graph/v1/paper/batch"
     CANARY = "/canary"  # an XXE payload points here: any hit means an entity was fetched
+    TRICKLE_BYTES = 4  # a trickling answer sends this many bytes ...
+    TRICKLE_PAUSE = 0.05  # ... then pauses this long (seconds): far below any read timeout
 
     def __init__(
         self,
@@ -195,11 +200,18 @@ class FakeSources(LoopbackServer):
         *,
         times: int | None = None,
         retry_after: str | float | None = None,
+        location: str | None = None,
     ) -> None:
-        """Answer requests whose path starts with ``path`` with ``fault`` (``times`` times)."""
+        """Answer requests whose path starts with ``path`` with ``fault`` (``times`` times).
+
+        ``location`` is where ``Fault.REDIRECT`` sends the client (any URL, or a path).
+        """
+        fault = Fault(fault)
+        if (fault is Fault.REDIRECT) != (location is not None):
+            raise ValueError("Fault.REDIRECT needs a location, and only it takes one")
         text = None if retry_after is None else str(retry_after)
         with self._lock:
-            self._state.rules.append(_Rule(path, Fault(fault), times, text))
+            self._state.rules.append(_Rule(path, fault, times, text, location))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -396,6 +408,11 @@ class FakeSources(LoopbackServer):
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=3600)
             return web.Response(status=503, text="stalled")
+        if fault is Fault.REDIRECT:
+            assert rule.location is not None
+            return web.Response(status=302, headers={"Location": rule.location})
+        if fault is Fault.TRICKLE:
+            return await self._trickle(request)
         if fault in (Fault.TRUNCATED, Fault.PARTIAL):
             full = await self._normal_body(request)
             half = full[: len(full) // 2]
@@ -429,6 +446,32 @@ class FakeSources(LoopbackServer):
             etag = _etag(self._weekend)
             return self._rss_response(request, self._weekend, etag, _last_build(self._weekend))
         raise AssertionError(f"unhandled fault {fault}")
+
+    async def _trickle(self, request: web.Request) -> web.StreamResponse:
+        """The normal answer, ``TRICKLE_BYTES`` at a time, ``TRICKLE_PAUSE`` apart.
+
+        Every pause is shorter than a read timeout, so only a deadline on the whole answer
+        stops a client from waiting for it; it stops when the client hangs up or the server
+        stops.
+        """
+        assert self._stop is not None
+        full = await self._normal_body(request)
+        response = web.StreamResponse(status=200)
+        response.content_type = _content_type(request.path)
+        response.content_length = len(full)
+        await response.prepare(request)
+        step = self.TRICKLE_BYTES
+        for start in range(0, len(full), step):
+            transport = request.transport
+            if transport is None or transport.is_closing() or self._stop.is_set():
+                break
+            try:
+                await response.write(full[start : start + step])
+            except ConnectionError:  # the client gave up
+                break
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.TRICKLE_PAUSE)
+        return response
 
     async def _normal_body(self, request: web.Request) -> bytes:
         response = await self._route(request, b"")

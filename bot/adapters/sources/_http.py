@@ -1,9 +1,11 @@
 """One shared, polite HTTP client for every paper source.
 
-It adds what each source would otherwise get wrong on its own: timeouts, retries with
-exponential backoff and jitter (timeouts, connection errors, 429 and 5xx, honouring
-Retry-After), conditional GET (an unchanged document costs a 304), a descriptive User-Agent,
-a cap on the response size, and a process-wide limiter that spaces the requests to arXiv.
+It adds what each source would otherwise get wrong on its own: timeouts, a total deadline
+per request (a server that trickles its answer cannot hold the connection, nor the arXiv
+limiter, for ever), retries with exponential backoff and jitter (timeouts, connection errors,
+429 and 5xx, honouring Retry-After), redirects followed only within the requested origin,
+conditional GET (an unchanged document costs a 304), a descriptive User-Agent, a cap on the
+response size, and a process-wide limiter that spaces the requests to arXiv.
 Foreign errors leave this module only as the ``SourceError`` tree of ``bot.services.ports``.
 """
 
@@ -34,7 +36,14 @@ from bot.services.ports import (
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["HostLimiter", "HttpClient", "HttpResponse", "parse_retry_after"]
+__all__ = [
+    "DEADLINE_PER_TIMEOUT",
+    "HostLimiter",
+    "HttpClient",
+    "HttpResponse",
+    "parse_retry_after",
+    "redirect_allowed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,11 @@ Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 _MB = 1024 * 1024
+# A whole request (every attempt and the waits between them) may take this many per-read
+# timeouts: room for one retry after a stall, and still an answer within the minute a person
+# waiting on ``paperwire card`` or a poll job expects with the default 20 s timeout.
+DEADLINE_PER_TIMEOUT = 2.0
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +158,53 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class _RedirectRefused(Exception):
+    """A redirect that leaves the requested origin: never followed, never retried."""
+
+    def __init__(self, target: str, origin: str) -> None:
+        super().__init__(target)
+        self.target = target
+        self.origin = origin
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port if url.port is not None else default
+
+
+def redirect_allowed(source: httpx.URL, target: httpx.URL) -> bool:
+    """Whether a redirect from ``source`` to ``target`` stays within the source's origin.
+
+    The same scheme, host and port; or an http -> https upgrade of the same host (to 443 from
+    the default port, else to the same port). Applied hop by hop, so a chain never leaves
+    the requested origin and its https twin: not for another host (the cloud metadata address
+    included), nor for another scheme such as file://.
+    """
+    scheme, host, port = _origin(source)
+    to_scheme, to_host, to_port = _origin(target)
+    if to_host != host or to_scheme not in ("http", "https"):
+        return False
+    if to_scheme == scheme:
+        return to_port == port
+    upgraded_port = 443 if port == 80 else port
+    return scheme == "http" and to_scheme == "https" and to_port == upgraded_port
+
+
+async def _check_redirect(response: httpx.Response) -> None:
+    """httpx response hook: refuse a redirect out of the origin before it is followed."""
+    location = response.headers.get("location")
+    if response.status_code not in _REDIRECTS or location is None:
+        return
+    source = response.request.url
+    where = f"{source.scheme}://{source.netloc.decode('ascii')}"
+    try:
+        target = source.join(location)
+    except httpx.InvalidURL as exc:
+        raise _RedirectRefused(_describe(location), where) from exc
+    if not redirect_allowed(source, target):
+        raise _RedirectRefused(_describe(str(target)), where)
+
+
 class _Retryable(Exception):
     """One failed attempt that may succeed if tried again."""
 
@@ -154,12 +215,14 @@ class _Retryable(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         truncated: bool = False,
+        expired: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
         self.truncated = truncated
+        self.expired = expired  # the request's deadline ran out during this attempt
 
 
 class HttpClient:
@@ -167,8 +230,14 @@ class HttpClient:
 
     ``request``/``get``/``post_json`` return an ``HttpResponse`` for 2xx, for 304 (conditional
     GET) and for any status listed in ``accept``; they retry what is transient and raise
-    ``SourceUnavailable``/``SourceRateLimited`` when retries run out, ``SourceRequestRejected``
-    for other 4xx answers, and ``SourceBadResponse`` for an oversized or truncated body.
+    ``SourceUnavailable``/``SourceRateLimited`` when retries or the deadline run out,
+    ``SourceRequestRejected`` for other 4xx answers, and ``SourceBadResponse`` for an oversized
+    or truncated body or a redirect out of the requested origin.
+
+    ``timeout`` bounds each connect and each read (a stall); ``deadline`` bounds the whole
+    request: every attempt (connect, send, the whole body) and the backoff between them, so
+    each attempt gets only what is left. Waiting for the arXiv limiter's turn is not counted:
+    the request holding it is bounded by its own deadline.
     """
 
     def __init__(
@@ -177,6 +246,7 @@ class HttpClient:
         user_agent: str,
         timeout: float = 20.0,
         connect_timeout: float | None = None,
+        deadline: float | None = None,
         max_retries: int = 4,
         max_response_bytes: int = 25 * _MB,
         backoff_base: float = 1.0,
@@ -189,6 +259,9 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.user_agent = user_agent
+        self.deadline = deadline if deadline is not None else timeout * DEADLINE_PER_TIMEOUT
+        if self.deadline <= 0:
+            raise ValueError("deadline must be > 0")
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
         self.backoff_base = backoff_base
@@ -212,7 +285,10 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         **overrides: Any,
     ) -> HttpClient:
-        """The client the app uses: settings' timeouts, retries, size cap, UA and arXiv limiter."""
+        """The client the app uses: settings' timeouts, retries, size cap, UA and arXiv limiter.
+
+        The deadline of a whole request is ``DEADLINE_PER_TIMEOUT`` times the timeout.
+        """
         arxiv = HostLimiter(
             settings.arxiv_min_interval_seconds,
             prefixes=(settings.arxiv_api_url, settings.arxiv_rss_url),
@@ -237,6 +313,7 @@ class HttpClient:
             timeout=self._timeout,
             follow_redirects=True,
             max_redirects=5,
+            event_hooks={"response": [_check_redirect]},
             transport=self._transport,
         )
         return self
@@ -308,6 +385,8 @@ class HttpClient:
             raise RuntimeError("HttpClient is not open: use 'async with HttpClient(...)'")
         limiter = self.limiter_for(url)
         where = _describe(url)
+        loop = asyncio.get_running_loop()
+        spent = 0.0  # seconds of this request's deadline used: attempts and backoff waits
         attempt = 0
         while True:
             attempt += 1
@@ -316,9 +395,22 @@ class HttpClient:
             )
             try:
                 async with slot:
-                    return await self._attempt(
-                        client, method, url, source, params, headers, json, accept
-                    )
+                    started = loop.time()
+                    try:
+                        async with asyncio.timeout(self.deadline - spent) as scope:
+                            return await self._attempt(
+                                client, method, url, source, params, headers, json, accept
+                            )
+                    except TimeoutError as exc:
+                        if not scope.expired():
+                            raise
+                        raise _Retryable(
+                            f"timed out (no complete answer within the {self.deadline:g} s"
+                            " deadline)",
+                            expired=True,
+                        ) from exc
+                    finally:
+                        spent += loop.time() - started
             except _Retryable as failure:
                 if attempt > self.max_retries:
                     raise self._final_error(source, where, attempt, failure) from (
@@ -334,6 +426,11 @@ class HttpClient:
                 delay = self._backoff(attempt)
                 if retry_after is not None:
                     delay = max(delay, retry_after)
+                if spent + delay >= self.deadline:
+                    # No time left for another try: say so now rather than sleep past it.
+                    raise self._final_error(
+                        source, where, attempt, failure, out_of_time=not failure.expired
+                    ) from (failure.__cause__ or failure)
                 log.debug(
                     "%s: %s from %s (attempt %d of %d); retrying in %.2f s",
                     source,
@@ -343,6 +440,7 @@ class HttpClient:
                     self.max_retries + 1,
                     delay,
                 )
+                spent += delay
                 await self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
@@ -351,10 +449,17 @@ class HttpClient:
         return ceiling / 2 + self._rng() * ceiling / 2
 
     def _final_error(
-        self, source: str, where: str, attempts: int, failure: _Retryable
+        self,
+        source: str,
+        where: str,
+        attempts: int,
+        failure: _Retryable,
+        *,
+        out_of_time: bool = False,
     ) -> SourceUnavailable | SourceBadResponse:
         tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
-        message = f"{failure.reason} from {where} (gave up after {tries})"
+        why = f": another would pass the {self.deadline:g} s deadline" if out_of_time else ""
+        message = f"{failure.reason} from {where} (gave up after {tries}{why})"
         if failure.status == 429:
             return SourceRateLimited(source, message, retry_after=failure.retry_after)
         if failure.truncated:
@@ -396,6 +501,12 @@ class HttpClient:
             raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})") from exc
         except httpx.TooManyRedirects as exc:
             raise SourceBadResponse(source, f"too many redirects from {_describe(url)}") from exc
+        except _RedirectRefused as exc:
+            raise SourceBadResponse(
+                source,
+                f"{_describe(url)} redirected to {exc.target}, outside {exc.origin}: not followed"
+                " (if the service moved, update its URL setting)",
+            ) from exc
         except httpx.HTTPError as exc:
             raise SourceUnavailable(source, f"{type(exc).__name__}: {exc}") from exc
         except httpx.InvalidURL as exc:

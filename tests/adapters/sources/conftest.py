@@ -55,12 +55,17 @@ MakeClient = Callable[..., HttpClient]
 
 @pytest.fixture
 def make_client(fake: FakeSources, backoff: SleepRecorder) -> MakeClient:
-    """An HttpClient with test-sized timeouts, no real backoff waits, and a tiny arXiv limiter."""
+    """An HttpClient with test-sized timeouts, no real backoff waits, and a tiny arXiv limiter.
+
+    The deadline is generous, so that tests of retries count attempts, not seconds; the tests
+    of the deadline set their own.
+    """
 
     def build(**overrides: Any) -> HttpClient:
         options: dict[str, Any] = {
             "user_agent": "paperwire-tests/0 (+https://example.invalid/contact)",
             "timeout": 2.0,
+            "deadline": 60.0,
             "max_retries": 2,
             "backoff_base": 0.01,
             "sleep": backoff,

@@ -105,6 +105,20 @@ async def test_a_passing_fault_is_retried_and_the_answer_kept_whole(
     assert fake.count(path) == 3 + 1
 
 
+@pytest.mark.timeout(30)  # a guard, not a measure: without a deadline a trickle never ends
+@pytest.mark.parametrize("source", SOURCES)
+async def test_a_trickling_answer_is_a_timeout_at_the_deadline(
+    fake: FakeSources, make_client: MakeClient, source: str
+) -> None:
+    path, call = SOURCES[source]
+    fake.fail(path, Fault.TRICKLE)
+    async with make_client(timeout=2.0, deadline=0.3) as http:
+        with pytest.raises(SourceUnavailable, match=r"0\.3 s deadline") as caught:
+            await call(fake, http)
+    assert type(caught.value) is SourceUnavailable
+    assert fake.count(path) == 1
+
+
 async def test_the_xxe_payload_reads_no_file_and_fetches_nothing(
     fake: FakeSources, http: HttpClient
 ) -> None:

@@ -171,6 +171,57 @@ async def test_a_stalled_connection_times_out_and_is_retried(
     assert fake.count(FakeSources.ARXIV_RSS) == 2
 
 
+# --- the deadline of a whole request -----------------------------------------------------------
+
+
+@pytest.mark.timeout(30)  # a guard, not a measure: without a deadline this test never ends
+async def test_a_trickling_feed_gives_up_at_the_deadline_and_frees_the_arxiv_slot(
+    fake: FakeSources, make_client: MakeClient
+) -> None:
+    fake.fail(FakeSources.ARXIV_RSS, Fault.TRICKLE)
+    # Each pause of the trickle is far below the read timeout: only the deadline can stop it.
+    assert FakeSources.TRICKLE_PAUSE < 2.0
+    async with make_client(timeout=2.0, deadline=0.5) as client:
+        poll = asyncio.create_task(client.get(fake.arxiv_rss_url + "/cs.CL", source="arxiv"))
+        # Created second, the lookup queues behind the poll for the one arXiv connection.
+        lookup = asyncio.create_task(
+            client.get(fake.arxiv_api_url, source="arxiv", params={"id_list": "1605.08386"})
+        )
+        with pytest.raises(SourceUnavailable, match="timed out") as caught:
+            await poll
+        found = await lookup
+    assert "0.5 s deadline" in str(caught.value)
+    assert not isinstance(caught.value, SourceRateLimited)
+    assert fake.count(FakeSources.ARXIV_RSS) == 1  # the deadline is spent: no retry
+    assert found.status == 200
+    assert b"1605.08386v1" in found.content
+    (polled,) = fake.requests(FakeSources.ARXIV_RSS)
+    (looked_up,) = fake.requests(FakeSources.ARXIV_API)
+    assert polled.started <= looked_up.started  # the lookup waited for the slot, then got it
+
+
+async def test_retries_stop_before_a_wait_would_pass_the_deadline(
+    fake: FakeSources, make_client: MakeClient, backoff: SleepRecorder
+) -> None:
+    fake.fail(FakeSources.HF_API, Fault.UNAVAILABLE, retry_after="2")
+    async with make_client(deadline=5.0, max_retries=10) as client:
+        with pytest.raises(SourceUnavailable, match="HTTP 503") as caught:
+            await client.get(fake.hf_api_url + "/daily_papers", source="hf")
+    assert backoff.delays == [2.0, 2.0]  # a third wait would end past the 5 s deadline
+    assert fake.count(FakeSources.HF_API) == 3
+    assert "5 s deadline" in str(caught.value)
+
+
+@pytest.mark.parametrize(("timeout", "deadline"), [(20.0, 40.0), (0.5, 1.0)])
+def test_the_deadline_of_a_request_follows_the_timeout_setting(
+    timeout: float, deadline: float
+) -> None:
+    from bot.settings import Settings
+
+    client = HttpClient.from_settings(Settings(http_timeout_seconds=timeout))
+    assert client.deadline == deadline
+
+
 async def test_a_refused_connection_is_unavailable(make_client: MakeClient) -> None:
     async with make_client(max_retries=1) as client:
         with pytest.raises(SourceUnavailable, match="connection failed"):

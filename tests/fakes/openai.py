@@ -38,6 +38,7 @@ class Fault(Enum):
     GARBAGE = "garbage"  # a valid chat completion whose content is prose, not JSON
     NOT_JSON = "not-json"  # HTTP 200 with an HTML page instead of a JSON body
     STALL = "stall"  # no answer until the client has given up (or the server closes)
+    TRICKLE = "trickle"  # a good completion, a few bytes at a time, each pause under a read timeout
     REFUSAL = "refusal"  # a chat completion with no content and a refusal, as OpenAI sends
     UNAUTHORIZED = "401"  # HTTP 401 whose message echoes the key back, as some proxies do
 
@@ -58,11 +59,13 @@ class FakeOpenAI:
         *,
         reject_response_format: bool = False,
         stall_seconds: float = 30.0,
+        trickle_pause: float = 0.05,
     ) -> None:
         self.content: Content = content if content is not None else json.dumps(DEFAULT_ANSWER)
         self.fault: Fault | None = None
         self.reject_response_format = reject_response_format  # like servers without JSON mode
         self.stall_seconds = stall_seconds
+        self.trickle_pause = trickle_pause  # seconds between two 4-byte writes of a trickle
         self.requests: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -131,15 +134,39 @@ class FakeOpenAI:
         if fault is Fault.STALL:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.stall_seconds)
+        if fault is Fault.TRICKLE:
+            return await self._trickle(request, _completion(self.content_for(body), body, 0))
         if fault is Fault.REFUSAL:
             return web.json_response(_completion(None, body, len(self.requests)))
         if fault is Fault.GARBAGE:
             content = "I'm sorry, but as a language model I cannot summarize this paper."
-        elif callable(self.content):
-            content = self.content(body if isinstance(body, dict) else {})
         else:
-            content = self.content
+            content = self.content_for(body)
         return web.json_response(_completion(content, body, len(self.requests)))
+
+    def content_for(self, body: Any) -> str:
+        if callable(self.content):
+            return self.content(body if isinstance(body, dict) else {})
+        return self.content
+
+    async def _trickle(self, request: web.Request, answer: Any) -> web.StreamResponse:
+        """``answer`` as JSON, 4 bytes per write and ``trickle_pause`` between writes."""
+        data = json.dumps(answer).encode()
+        response = web.StreamResponse(status=200)
+        response.content_type = "application/json"
+        response.content_length = len(data)
+        await response.prepare(request)
+        for start in range(0, len(data), 4):
+            transport = request.transport
+            if transport is None or transport.is_closing() or self._closing.is_set():
+                break
+            try:
+                await response.write(data[start : start + 4])
+            except ConnectionError:  # the client gave up
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.trickle_pause)
+        return response
 
 
 def _completion(content: str | None, body: Any, number: int) -> dict[str, Any]:

@@ -366,6 +366,19 @@ async def test_endpoint_failures_raise_llm_errors_without_the_key(
     assert KEY not in repr(summarizer)
 
 
+@pytest.mark.timeout(30)  # a guard, not a measure: without a deadline the trickle takes minutes
+async def test_a_trickling_answer_is_unavailable_at_the_deadline(llm: FakeOpenAI) -> None:
+    # Every pause is far below the read timeout: only a deadline on the whole answer helps.
+    llm.trickle_pause = 0.05
+    llm.fault = Fault.TRICKLE
+    async with LLMSummarizer(llm.base_url, SecretStr(KEY), "m", timeout=0.3) as summarizer:
+        with pytest.raises(LLMUnavailable, match=r"no answer within 0\.3 s"):
+            await summarizer.summarize(make_paper())
+        llm.fault = None
+        assert await summarizer.summarize(make_paper()) is not None  # and it recovers
+    assert llm.calls == 2
+
+
 async def test_rate_limit_carries_retry_after(llm: FakeOpenAI, summarizer: LLMSummarizer) -> None:
     llm.fault = Fault.RATE_LIMITED
     with pytest.raises(LLMUnavailable) as caught:

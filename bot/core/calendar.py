@@ -84,11 +84,11 @@ def ago(now: datetime, then: datetime) -> str:
 
 
 def until(now: datetime, then: datetime) -> str:
-    """ "in 1 minute", "in 3 hours": how long after ``now`` ``then`` is.
+    """ "1 minute", "3 hours": how long from ``now`` until ``then``, for "next poll in ...".
 
     At least a minute: a moment seconds away is still to come, and "in 0 minutes" reads as now.
     """
-    return f"in {duration(max(60.0, (then - now).total_seconds()))}"
+    return duration(max(60.0, (then - now).total_seconds()))
 
 
 def feed_health(

@@ -106,9 +106,9 @@ def test_ago_and_until_word_durations_alike_and_say_1_minute() -> None:
     now = et(2026, 11, 18, 12, 0)
     assert ago(now, now - timedelta(minutes=1)) == "1 minute ago"
     assert ago(now, now - timedelta(hours=3)) == "3 hours ago"
-    assert until(now, now + timedelta(minutes=1)) == "in 1 minute"
-    assert until(now, now + timedelta(seconds=5)) == "in 1 minute"  # soon, not "in 0 minutes"
-    assert until(now, now + timedelta(hours=5)) == "in 5 hours"
+    assert until(now, now + timedelta(minutes=1)) == "1 minute"
+    assert until(now, now + timedelta(seconds=5)) == "1 minute"  # soon, not "in 0 minutes"
+    assert until(now, now + timedelta(hours=5)) == "5 hours"
 
 
 def test_a_feed_polled_a_minute_ago_says_1_minute() -> None:

@@ -18,6 +18,15 @@ an initial), ``ti:``/``title:``, ``abs:``/``abstract:``, ``kw:`` (title, abstrac
 Face ai_keywords), ``source:`` (arxiv or hf), ``upvotes>=N`` (only papers with Hugging Face
 signals). Bare words and phrases search the title and the abstract.
 
+Look-alike characters do not change what a query means: its structure (field names, the colon,
+``-``, ``|``, parentheses, quotes, ``OR``, ``upvotes>=N``) and its categories and sources are
+read through ``_shape``, which takes full-width and styled forms (NFKC) and Cyrillic, Greek and
+Armenian letters that look Latin as the ASCII characters they look like, so ``cаt:cs.CL`` with
+a Cyrillic ``а``, ``ｃａｔ：cs.CL`` and ``upvotes≥20`` mean what they show. Words stay as typed:
+a word in another script is a word. Categories must exist (``bot.core.categories``); a query
+read back from storage is parsed with ``parse_stored_query``, which keeps a category the
+taxonomy no longer knows. Parentheses nest at most ``MAX_NESTING`` deep.
+
 Text is compared case- and accent-insensitively (casefold, NFKD, marks dropped; ø, ł, æ, ß ...
 spelled out), as whole words, after a light, predictable stemming (see ``stem``): a plural
 -s/-es/-ies, then an -ing/-ed ending, then a final -e and a doubled final consonant are
@@ -37,10 +46,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Final
 
+from bot.core.categories import ARCHIVES, TAXONOMY_URL, canonical, suggest
 from bot.core.models import Paper
 
 __all__ = [
     "ARCHIVES",
+    "MAX_NESTING",
     "MAX_QUERY_LENGTH",
     "MAX_TERMS",
     "UPVOTE_STEPS",
@@ -59,6 +70,7 @@ __all__ = [
     "UpvotesTerm",
     "fold",
     "parse_query",
+    "parse_stored_query",
     "stem",
     "words",
 ]
@@ -67,18 +79,10 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH: Final = 500
 MAX_TERMS: Final = 40
+# Parentheses only group alternatives, so nesting adds nothing; the limit keeps the parser's
+# recursion far from Python's own.
+MAX_NESTING: Final = 10
 _MAX_UPVOTE_DIGITS: Final = 9
-
-# arXiv archives, current and retired (old papers still carry the retired ones).
-ARCHIVES: Final = frozenset(
-    {
-        "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
-        "chao-dyn", "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "econ", "eess",
-        "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math", "math-ph",
-        "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg",
-        "q-bio", "q-fin", "quant-ph", "solv-int", "stat", "supr-con",
-    }
-)  # fmt: skip
 
 _FIELDS_HINT: Final = "use cat, au/author, ti/title, abs, kw, source or upvotes"
 
@@ -732,12 +736,67 @@ class Query:
         return self.normalized
 
 
+# --- look-alike characters ---------------------------------------------------------------
+
+# Letters of other scripts that look like Latin ones (after Unicode's confusables list, the
+# ones a keyboard layout left on or a spoofer reaches for first), and look-alikes of the
+# colon and the minus sign that NFKC leaves alone.
+_LOOKALIKE_PAIRS: Final = (
+    # Cyrillic
+    "аa сc ԁd еe һh іi јj кk ӏl оo рp ԛq гr ѕs тt ѵv ԝw хx уy пn цu "
+    "АA ВB СC ЕE НH ІI ЈJ КK ӀI МM ОO РP ЅS ТT ХX УY ҮY ԜW Ьb "
+    # Greek
+    "αa ϲc ιi ϳj κk νv οo ρp τt υu χx γy "
+    "ΑA ΒB ϹC ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX "
+    # Armenian
+    "օo ՕO սu ՍU հh ոn ցg զq ՏS քf "
+    # Latin letters NFKC keeps: dotless i and j, script a and g, small capitals
+    "ıi ȷj ɑa ɡg ɩi ɪi ᴀa ᴄc ᴋk ᴏo ᴛt ᴜu ᴠv ᴡw ᴢz ꜱs "
+    # colons and minus signs (not the letters that look like a colon, such as IPA's ː: a
+    # letter is part of a word, and a stored word must stay one)
+    "∶: ꞉: ˸: ։: ׃: ⁚: ︰: ‐- ‑- ‒- –- −- ˗-"
+)
+_LOOKALIKES: Final = str.maketrans({pair[0]: pair[1] for pair in _LOOKALIKE_PAIRS.split()})
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_of(ch: str) -> str:
+    mapped = ch.translate(_LOOKALIKES)
+    if mapped.isascii():
+        return mapped
+    compatible = unicodedata.normalize("NFKC", ch)  # full-width and styled forms: ａ, ：, 𝐜
+    if len(compatible) == 1 and compatible.isascii():
+        return compatible
+    digit = unicodedata.decimal(ch, None)  # digits of other scripts: ٢٠
+    return ch if digit is None else str(digit)
+
+
+def _shape(text: str) -> str:
+    """``text`` with each character that stands for an ASCII one replaced by it, one for one,
+    so offsets into it are offsets into ``text``: what the query's structure is read from."""
+    if text.isascii():
+        return text
+    return "".join([_shape_of(ch) for ch in text])
+
+
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (zero-width space, soft hyphen, bidi)."""
+    if text.isascii():
+        return text
+    return "".join([ch for ch in text if unicodedata.category(ch) != "Cf"])
+
+
+def _typed_in_latin(name: str) -> bool:
+    """Whether ``name`` is Latin letters, maybe full-width or styled (not look-alikes)."""
+    compatible = unicodedata.normalize("NFKC", _visible(name))
+    return compatible.isascii() and compatible.isalpha()
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 _QUOTES: Final = frozenset('"“”„«»')
 _DELIMITERS: Final = frozenset("|()") | _QUOTES
-_FIELD: Final = re.compile(r"([A-Za-z]+):")
-_UPVOTES: Final = re.compile(r"(?i)upvotes\s*(>=|=>|<=|=<|>|<|:|=)\s*")
+_UPVOTES: Final = re.compile(r"(?i)upvotes\s*(>=|=>|≥|⩾|<=|=<|≤|⩽|>|<|:|=)\s*")
 _CATEGORY: Final = re.compile(r"[a-z][a-z-]*(?:\.[a-z][a-z-]*)?")
 _SOURCES: Final = {"arxiv": "arxiv", "hf": "hf", "huggingface": "hf"}
 _FIELD_NAMES: Final = {
@@ -769,18 +828,21 @@ class _Unit:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, known_categories: bool = True) -> None:
         self.text = text
+        self.shape = _shape(text)  # structure is read here; words are taken from text
+        self.known_categories = known_categories
         self.lexemes: list[_Lexeme] = []
         self.i = 0
         self.terms = 0
+        self.depth = 0
 
     # lexing ----------------------------------------------------------------------------
 
     def lex(self) -> None:
-        text, n, pos = self.text, len(self.text), 0
+        shape, n, pos = self.shape, len(self.shape), 0
         while pos < n:
-            ch = text[pos]
+            ch = shape[pos]
             if ch.isspace():
                 pos += 1
             elif ch == "|":
@@ -790,7 +852,7 @@ class _Parser:
                 self.lexemes.append(_Lexeme(ch, pos))
                 pos += 1
             elif ch == "-":
-                nxt = text[pos + 1] if pos + 1 < n else ""
+                nxt = shape[pos + 1] if pos + 1 < n else ""
                 if not nxt or nxt.isspace() or nxt in "|)-":
                     raise QueryError(
                         "a - with no term after it",
@@ -809,35 +871,35 @@ class _Parser:
     def phrase(self, start: int) -> tuple[str, int]:
         """The phrase opening at ``start``; returns its content and the offset after it."""
         end = start + 1
-        while end < len(self.text) and self.text[end] not in _QUOTES:
+        while end < len(self.shape) and self.shape[end] not in _QUOTES:
             end += 1
-        if end >= len(self.text):
+        if end >= len(self.shape):
             raise QueryError("unbalanced quote", start, 'close the phrase with "')
         return self.text[start + 1 : end], end + 1
 
     def word_end(self, pos: int) -> int:
-        text = self.text
-        while pos < len(text) and not text[pos].isspace() and text[pos] not in _DELIMITERS:
+        shape = self.shape
+        while pos < len(shape) and not shape[pos].isspace() and shape[pos] not in _DELIMITERS:
             pos += 1
         return pos
 
     def word(self, start: int) -> int:
-        text = self.text
-        upvotes = _UPVOTES.match(text, start)
+        text, shape = self.text, self.shape
+        upvotes = _UPVOTES.match(shape, start)
         if upvotes is not None:
             op = upvotes.group(1)
-            if op.startswith(("<", "=<")):
+            if op.startswith(("<", "=<", "≤", "⩽")):
                 raise QueryError(
-                    f"upvotes{op} is not supported",
+                    f"upvotes{text[upvotes.start(1) : upvotes.end(1)]} is not supported",
                     start,
                     "write upvotes>=N for at least N upvotes, or -upvotes>=N for fewer than N",
                 )
             number_at = upvotes.end()
             end = self.word_end(number_at)
-            digits = text[number_at:end]
+            digits = _visible(shape[number_at:end])
             if not digits.isascii() or not digits.isdigit():
                 raise QueryError(
-                    f"upvotes needs a whole number, not {digits!r}",
+                    f"upvotes needs a whole number, not {text[number_at:end]!r}",
                     number_at,
                     "write upvotes>=20",
                 )
@@ -851,54 +913,73 @@ class _Parser:
             self.add_term(UpvotesTerm(minimum), start)
             return end
         end = self.word_end(start)
-        word = text[start:end]
-        named = _FIELD.match(word)
+        named = self.field(start, end)
         if named is None:
-            if word in ("OR", "AND", "NOT"):
-                self.lexemes.append(_Lexeme(word.lower(), start))
+            if shape[start:end] in ("OR", "AND", "NOT"):
+                self.lexemes.append(_Lexeme(shape[start:end].lower(), start))
             else:
+                word = text[start:end]
                 self.lexemes.append(
                     _Lexeme("term", start, self.text_term(None, word, start, False))
                 )
             return end
-        name = named.group(1)
-        canonical = _FIELD_NAMES.get(name.casefold())
-        if canonical is None:
-            raise QueryError(
-                f'unknown field "{name}"',
-                start,
-                f"{_FIELDS_HINT} (or put the words in quotes to search for them)",
-            )
-        value_at = start + named.end()
+        canonical_field, colon = named
+        name, value_at = text[start:colon], colon + 1
         quoted = False
-        if value_at == end and value_at < len(text) and text[value_at] in _QUOTES:
+        if value_at == end and value_at < len(text) and shape[value_at] in _QUOTES:
             value, end = self.phrase(value_at)
+            value_shape = shape[value_at + 1 : end - 1]
             quoted = True
         else:
-            value = text[value_at:end]
+            value, value_shape = text[value_at:end], shape[value_at:end]
         if not value and not quoted:
             example = {
                 "cat": "cat:cs.CL",
                 "au": 'au:lecun or au:"Yann LeCun"',
                 "source": "source:hf",
-            }.get(canonical, f'{canonical}:transformer or {canonical}:"a phrase"')
+            }.get(canonical_field, f'{canonical_field}:transformer or {canonical_field}:"a phrase"')
             raise QueryError(f"{name}: has no value", value_at, f"write {example}")
-        if canonical == "cat":
-            term: Term = self.category(value, value_at)
-        elif canonical == "au":
+        if canonical_field == "cat":
+            term: Term = self.category(value, value_shape, value_at)
+        elif canonical_field == "au":
             term = self.author(value, value_at)
-        elif canonical == "source":
-            source = _SOURCES.get(value.strip().casefold())
+        elif canonical_field == "source":
+            source = _SOURCES.get(_visible(value_shape).strip().casefold())
             if source is None:
                 raise QueryError(
                     f'unknown source "{value}"', value_at, "use source:arxiv or source:hf"
                 )
             term = SourceTerm(source)
         else:
-            term = self.text_term(_TEXT_SCOPES[canonical], value, value_at, quoted)
+            term = self.text_term(_TEXT_SCOPES[canonical_field], value, value_at, quoted)
         self.lexemes.append(_Lexeme("term", start, term))
         self.count(start)
         return end
+
+    def field(self, start: int, end: int) -> tuple[str, int] | None:
+        """The field a word from ``start`` to ``end`` names before its colon, and where the
+        colon is; None when the word names no field.
+
+        Read through the shape, so ``cаt:`` (Cyrillic а) and ``ｃａｔ：`` are ``cat:``. A name
+        typed in Latin letters that is no field is refused; one in another script (``кот:``)
+        that only looks like letters of no field is text, as before.
+        """
+        colon = self.shape.find(":", start, end)
+        if colon <= start:
+            return None
+        name = _visible(self.shape[start:colon]).casefold()
+        if not (name.isascii() and name.isalpha()):
+            return None
+        canonical_field = _FIELD_NAMES.get(name)
+        if canonical_field is not None:
+            return canonical_field, colon
+        if _typed_in_latin(self.text[start:colon]):
+            raise QueryError(
+                f'unknown field "{self.text[start:colon]}"',
+                start,
+                f"{_FIELDS_HINT} (or put the words in quotes to search for them)",
+            )
+        return None
 
     # terms -----------------------------------------------------------------------------
 
@@ -931,22 +1012,30 @@ class _Parser:
             self.count(pos)
         return term
 
-    def category(self, value: str, pos: int) -> CategoryTerm:
-        category = value.strip().casefold()
+    def category(self, value: str, shape: str, pos: int) -> CategoryTerm:
+        category = _visible(shape).strip().casefold()
         category = category.removesuffix(".*").removesuffix(".")
         if not _CATEGORY.fullmatch(category):
             raise QueryError(
                 f'"{value}" is not an arXiv category',
                 pos,
-                "write cat:cs.CL, or cat:cs for all of cs",
+                _did_you_mean(category) or "write cat:cs.CL, or cat:cs for all of cs",
             )
         archive = category.partition(".")[0]
         if archive not in ARCHIVES:
             raise QueryError(
                 f'unknown arXiv archive "{archive}"',
                 pos,
-                "write a category like cat:cs.CL or an archive like cat:cs, cat:math, cat:stat, "
-                "cat:astro-ph, cat:cond-mat, cat:hep-th, cat:q-bio or cat:eess",
+                _did_you_mean(category)
+                or "write a category like cat:cs.CL or an archive like cat:cs, cat:math, "
+                "cat:stat, cat:astro-ph, cat:cond-mat, cat:hep-th, cat:q-bio or cat:eess",
+            )
+        if self.known_categories and canonical(category) is None:
+            raise QueryError(
+                f"no such arXiv category {value.strip()}",
+                pos,
+                _did_you_mean(category)
+                or f"write cat:{archive} for all of {archive}, or pick one from {TAXONOMY_URL}",
             )
         return CategoryTerm(sys.intern(category))
 
@@ -1031,6 +1120,19 @@ class _Parser:
         )
 
     def group(self, start: int) -> _Unit:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(
+                f"parentheses nested more than {MAX_NESTING} deep",
+                start,
+                "one level is enough: parentheses only group alternatives, like (a OR b OR c)",
+            )
+        unit = self.alternatives(start)
+        self.depth -= 1
+        return unit
+
+    def alternatives(self, start: int) -> _Unit:
+        """The OR-ed terms of the group opened at ``start``, up to its closing parenthesis."""
         terms: list[Term] = []
         while True:
             lexeme = self.peek()
@@ -1064,6 +1166,15 @@ class _Parser:
             if unit.negated:
                 raise _negated_alternative(unit.pos)
             terms.extend(unit.terms)
+
+
+def _did_you_mean(category: str) -> str:
+    """``did you mean cat:cs.CL or cat:cs.CV?`` for the closest real categories, or ""."""
+    names = [f"cat:{name}" for name in suggest(category)]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"did you mean {listed}?"
 
 
 def _negated_alternative(pos: int) -> QueryError:
@@ -1105,13 +1216,24 @@ _SHARED_CONJUNCTS_SIZE: Final = 1 << 18
 
 def parse_query(text: str) -> Query:
     """Parse a subscription query; raise QueryError naming the position and the fix."""
+    return _parse(text, known_categories=True)
+
+
+def parse_stored_query(normalized: str) -> Query:
+    """Parse a query read back from storage (its normal form) as ``parse_query`` does, but
+    keep a category the taxonomy does not know (stored before categories were checked, or
+    taken out of the taxonomy since): refusing it would stop every subscription loading."""
+    return _parse(normalized, known_categories=False)
+
+
+def _parse(text: str, *, known_categories: bool) -> Query:
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(
             f"query too long ({len(text)} characters)",
             MAX_QUERY_LENGTH,
             f"keep it under {MAX_QUERY_LENGTH} characters, or split it into several subscriptions",
         )
-    parser = _Parser(text)
+    parser = _Parser(text, known_categories=known_categories)
     parser.lex()
     conjuncts = _canonical(parser.parse())
     if not conjuncts:

@@ -22,7 +22,7 @@ from bot.adapters.sources._normalise import (
     stored_text,
     stored_text_or_none,
 )
-from bot.adapters.sources._xml import parse_xml
+from bot.adapters.sources._xml import BrokenRecord, parse_records
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
 from bot.core.models import Author, Paper
 from bot.services.ports import (
@@ -49,10 +49,18 @@ _FIELD_PREFIX = re.compile(r"\b(?:ti|au|abs|co|jr|cat|rn|id|all|submittedDate):"
 def parse_api_feed(data: bytes) -> FetchResult:
     """Parse an arXiv API Atom feed into papers and rejected entries (pure: bytes in).
 
-    Raises SourceRequestRejected for the API's error feed and SourceBadResponse for anything
-    that is not an Atom feed.
+    An entry that is not well-formed XML on its own (one invalid UTF-8 byte) is rejected with
+    the reason, and the others kept. Raises SourceRequestRejected for the API's error feed and
+    SourceBadResponse for anything that is not an Atom feed.
     """
-    root = parse_xml(data, source=SOURCE, what="arXiv API Atom feed")
+    root, broken = parse_records(
+        data,
+        source=SOURCE,
+        what="arXiv API Atom feed",
+        record="entry",
+        where="the API URL",
+        setting="PAPERWIRE_ARXIV_API_URL",
+    )
     if root.tag != f"{_ATOM}feed":
         raise SourceBadResponse(SOURCE, f"expected an Atom <feed>, got <{_localname(root)}>")
     entries = list(root.iterfind(f"{_ATOM}entry"))
@@ -62,7 +70,7 @@ def parse_api_feed(data: bytes) -> FetchResult:
             raise SourceRequestRejected(SOURCE, f"arXiv API error: {summary}")
 
     papers: dict[str, Paper] = {}
-    rejected: list[Rejected] = []
+    rejected = [_broken_entry(b) for b in broken]
     with bulk_build():
         for entry in entries:
             outcome = _parse_entry(entry)
@@ -75,6 +83,10 @@ def parse_api_feed(data: bytes) -> FetchResult:
     for bad in rejected:
         log.warning("arxiv api: rejected %s: %s", bad.identifier, bad.reason)
     return FetchResult(papers=tuple(papers.values()), rejected=tuple(rejected))
+
+
+def _broken_entry(broken: BrokenRecord) -> Rejected:
+    return Rejected(broken.text_of("id") or f"(entry at byte {broken.offset})", broken.reason)
 
 
 def _parse_entry(entry: etree._Element) -> Paper | Rejected:

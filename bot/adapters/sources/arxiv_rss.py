@@ -29,7 +29,7 @@ from bot.adapters.sources._normalise import (
     stored_text,
     stored_text_or_none,
 )
-from bot.adapters.sources._xml import parse_xml
+from bot.adapters.sources._xml import BrokenRecord, parse_records
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
 from bot.core.models import AnnounceType, Author, Paper, PollState
 from bot.services.ports import (
@@ -66,10 +66,18 @@ _READ = frozenset(
 def parse_listing(data: bytes) -> FetchResult:
     """Parse an rss.arxiv.org listing into papers and rejected items (pure: bytes in).
 
-    Raises SourceRequestRejected for arXiv's feed-error channel and SourceBadResponse for
-    anything that is not an RSS listing.
+    An item that is not well-formed XML on its own (one invalid UTF-8 byte) is rejected with
+    the reason, and the others kept. Raises SourceRequestRejected for arXiv's feed-error
+    channel and SourceBadResponse for anything that is not an RSS listing.
     """
-    root = parse_xml(data, source=SOURCE, what="arXiv RSS feed")
+    root, broken = parse_records(
+        data,
+        source=SOURCE,
+        what="arXiv RSS feed",
+        record="item",
+        where="the listing URL",
+        setting="PAPERWIRE_ARXIV_RSS_URL",
+    )
     channel = root.find("channel") if root.tag == "rss" else None
     if channel is None:
         raise SourceBadResponse(SOURCE, f"expected an RSS <rss><channel>, got <{_tag(root)}>")
@@ -79,7 +87,7 @@ def parse_listing(data: bytes) -> FetchResult:
         raise SourceRequestRejected(SOURCE, f"arXiv says: {detail}")
 
     papers: dict[str, Paper] = {}
-    rejected: list[Rejected] = []
+    rejected = [_broken_item(b) for b in broken]
     with bulk_build():
         for item in channel.iterfind("item"):
             outcome = _parse_item(item)
@@ -93,6 +101,11 @@ def parse_listing(data: bytes) -> FetchResult:
         log.warning("arxiv rss: rejected %s: %s", bad.identifier, bad.reason)
     note = _empty_note(channel) if not papers and not rejected else None
     return FetchResult(papers=tuple(papers.values()), rejected=tuple(rejected), note=note)
+
+
+def _broken_item(broken: BrokenRecord) -> Rejected:
+    label = broken.text_of("guid") or broken.text_of("link") or f"(item at byte {broken.offset})"
+    return Rejected(label, broken.reason)
 
 
 def _fields(item: etree._Element) -> tuple[dict[str, str], list[str]]:

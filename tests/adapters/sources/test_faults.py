@@ -119,6 +119,22 @@ async def test_a_trickling_answer_is_a_timeout_at_the_deadline(
     assert fake.count(path) == 1
 
 
+@pytest.mark.parametrize(
+    ("source", "setting"),
+    [("rss", "PAPERWIRE_ARXIV_RSS_URL"), ("api", "PAPERWIRE_ARXIV_API_URL")],
+)
+async def test_an_html_page_with_status_200_is_named_with_the_setting_to_check(
+    fake: FakeSources, http: HttpClient, source: str, setting: str
+) -> None:
+    path, call = SOURCES[source]
+    fake.fail(path, Fault.HTML)
+    with pytest.raises(SourceBadResponse, match="answered with an HTML page") as caught:
+        await call(fake, http)
+    assert f"check {setting}" in str(caught.value)
+    assert "Service Temporarily Unavailable" in str(caught.value)  # the page's own title
+    assert "DTD" not in str(caught.value)
+
+
 async def test_the_xxe_payload_reads_no_file_and_fetches_nothing(
     fake: FakeSources, http: HttpClient
 ) -> None:

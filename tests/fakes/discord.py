@@ -385,9 +385,8 @@ class InteractionRecord:
             self._followed.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(
-                    f"/{self.name}: {len(self.followups)} of {count} follow-ups within {timeout:g} s"
-                )
+                got = len(self.followups)
+                raise TimeoutError(f"/{self.name}: {got} of {count} follow-ups in {timeout:g} s")
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._followed.wait(), remaining)
         return copy.deepcopy(self.followups)
@@ -1135,7 +1134,9 @@ class FakeDiscord(LoopbackServer):
     ) -> str:
         """Store a message someone else (or a slash-command reply) wrote; returns its id."""
         with self._lock:
-            message = self._new_message(channel, author_id, content, embeds or [], [])
+            message = self._new_message(
+                channel, author_id, content, copy.deepcopy(embeds or []), []
+            )
             message.update(extra or {})
             self._state.channels.setdefault(channel, []).append(
                 _Message(message, None, time.monotonic())
@@ -1374,7 +1375,7 @@ class FakeDiscord(LoopbackServer):
             for scope in scopes:
                 for command in self._state.commands.get(scope, []):
                     if command["name"] == name and command.get("type", 1) == _CHAT_INPUT:
-                        return copy.deepcopy(command)
+                        return command  # read-only: a sync replaces commands whole
         return None
 
     def _store_commands(
@@ -2087,7 +2088,7 @@ class FakeDiscord(LoopbackServer):
         elif kind == MODAL and not (isinstance(data, dict) and data.get("custom_id")):
             return _required(("data", "custom_id")).response()
         callback = InteractionCallback(
-            type=kind, data=copy.deepcopy(data), latency=record.started - interaction.created
+            type=kind, data=data, latency=record.started - interaction.created
         )
         interaction._acknowledge(callback, message)
         answer: dict[str, Any] = {
@@ -2099,7 +2100,7 @@ class FakeDiscord(LoopbackServer):
                 response_message_loading=bool(message["flags"] & LOADING),
                 response_message_ephemeral=bool(message["flags"] & EPHEMERAL),
             )
-            answer["resource"] = {"type": kind, "message": copy.deepcopy(message)}
+            answer["resource"] = {"type": kind, "message": message}
         elif kind == MODAL:
             answer["resource"] = {"type": kind}
         return await self._after(request, rule, _json(answer))
@@ -2127,7 +2128,7 @@ class FakeDiscord(LoopbackServer):
                 interaction_metadata={
                     "id": interaction.id,
                     "type": interaction.type,
-                    "user": copy.deepcopy(user),
+                    "user": user,
                     "authorizing_integration_owners": interaction.payload.get(
                         "authorizing_integration_owners", {}
                     ),
@@ -2171,7 +2172,7 @@ class FakeDiscord(LoopbackServer):
         if target is None:
             return _error(404, 10008, "Unknown Message")
         if method == "GET":
-            return _json(copy.deepcopy(target))
+            return _json(target)
         if method == "DELETE":
             self._delete_message(interaction, target)
             return await self._after(request, rule, web.Response(status=204))
@@ -2221,7 +2222,7 @@ class FakeDiscord(LoopbackServer):
         message = self._interaction_message(interaction, body, loading=False)
         interaction._followup(message)
         if request.query.get("wait", "").lower() in ("1", "true"):
-            return await self._after(request, rule, _json(copy.deepcopy(message)))
+            return await self._after(request, rule, _json(message))
         return await self._after(request, rule, web.Response(status=204))
 
     def _webhook_message(
@@ -2248,7 +2249,10 @@ class FakeDiscord(LoopbackServer):
         embeds: list[dict[str, Any]],
         components: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        """A message object (called with the lock held)."""
+        """A message object (called with the lock held). Its embeds and components come from a
+        freshly parsed body and are never changed in place (an edit replaces whole keys), so
+        they are shared, not copied: copying was the fake's main cost under load. Readers
+        (``messages``, ``final``) get copies."""
         now = datetime.now(UTC)
         author = _bot_user() if author_id == BOT_USER_ID else _user(author_id)
         return {
@@ -2264,8 +2268,8 @@ class FakeDiscord(LoopbackServer):
             "mentions": [],
             "mention_roles": [],
             "attachments": [],
-            "embeds": copy.deepcopy(embeds),
-            "components": copy.deepcopy(components),
+            "embeds": embeds,
+            "components": components,
             "pinned": False,
             "flags": 0,
         }

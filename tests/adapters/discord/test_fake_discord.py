@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,14 +23,15 @@ from discord.webhook.async_ import async_context, interaction_response_params
 from tests.fakes.discord import (
     APPLICATION_ID,
     BOT_USER_ID,
+    DEFAULT_TOKEN,
     GUILD_MEMBERS,
     MANAGE_CHANNELS,
     FakeDiscord,
+    Fault,
     validate_choices,
     validate_commands,
     validate_message,
 )
-from tests.fakes.discord_gateway import zstd_available
 
 GUILD = "1200000000000000001"
 CHANNEL = "1200000000000000002"
@@ -38,6 +39,8 @@ OTHER_CHANNEL = "1200000000000000003"
 SECOND_GUILD = "1300000000000000001"
 SECOND_CHANNEL = "1300000000000000002"
 WAIT = 10.0  # seconds: the longest a test waits for the bot's own answer
+# What discord.py asks the gateway for: zstd-stream when a zstd module is importable.
+COMPRESSION = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
 
 
 class Bot:
@@ -183,29 +186,34 @@ async def test_the_client_logs_in_and_sees_its_guild_with_channels(
 ) -> None:
     guild = bot.client.get_guild(int(GUILD))
 
-    assert guild is not None and guild.name == "Lab"
+    assert guild is not None
+    assert guild.name == "Lab"
     assert [c.name for c in guild.text_channels] == ["papers", "general"]
-    assert guild.me is not None and guild.me.id == int(BOT_USER_ID)
-    assert bot.client.user is not None and bot.client.user.id == int(BOT_USER_ID)
+    assert guild.me is not None
+    assert guild.me.id == int(BOT_USER_ID)
+    assert bot.client.user is not None
+    assert bot.client.user.id == int(BOT_USER_ID)
     assert bot.client.application_id == int(APPLICATION_ID)
     session = fake.sessions[0]
     assert session.intents == discord.Intents.default().value
     assert session.properties["browser"] == "discord.py"
     first = fake.connections[0]
-    assert (first.path, first.kind, first.compress) == ("/gateway", "identify", "zlib-stream")
+    assert (first.path, first.kind, first.compress) == ("/gateway", "identify", COMPRESSION)
     assert first.received[1]["d"]["token"] == "[redacted]"
 
 
-async def test_gateway_frames_are_one_zlib_stream_flushed_per_message(
+async def test_gateway_frames_are_one_compressed_stream_flushed_per_message(
     fake: FakeDiscord, bot: Bot
 ) -> None:
     await fake.invoke("paper", {"query": "2403.13043"})
     await fake.wait_processed()
 
     frames = fake.connections[0].frames
-    assert all(isinstance(f, bytes) and f.endswith(b"\x00\x00\xff\xff") for f in frames)
-    stream = zlib.decompressobj()  # one decompressor for the whole connection, as Discord needs
-    messages = [json.loads(stream.decompress(f)) for f in frames if isinstance(f, bytes)]
+    assert all(isinstance(f, bytes) for f in frames)
+    if COMPRESSION == "zlib-stream":  # every message ends in a sync flush
+        assert all(f.endswith(b"\x00\x00\xff\xff") for f in frames)
+    decompress = _stream_decompressor()  # one for the whole connection, as Discord needs
+    messages = [json.loads(decompress(f)) for f in frames if isinstance(f, bytes)]
     assert [m["op"] for m in messages[:2]] == [10, 11]  # HELLO, then the ack of a heartbeat
     events = [m["t"] for m in messages if m["op"] == 0]
     assert events == ["READY", "GUILD_CREATE", "INTERACTION_CREATE"]
@@ -214,9 +222,12 @@ async def test_gateway_frames_are_one_zlib_stream_flushed_per_message(
     assert sum(len(f) for f in frames) < raw  # really compressed
 
 
-@pytest.mark.skipif(not zstd_available(), reason="no zstd module: discord.py uses zlib-stream")
-async def test_gateway_frames_are_zstd_when_discord_py_asks(fake: FakeDiscord, bot: Bot) -> None:
-    assert fake.connections[0].compress == "zstd-stream"
+def _stream_decompressor() -> Callable[[bytes], bytes]:
+    if COMPRESSION == "zlib-stream":
+        return zlib.decompressobj().decompress
+    import zstandard  # type: ignore[import-not-found]  # present: discord.py picked zstd
+
+    return zstandard.ZstdDecompressor().decompressobj().decompress  # type: ignore[no-any-return]
 
 
 async def test_a_wrong_token_fails_login_over_rest(pointed: FakeDiscord) -> None:
@@ -302,7 +313,8 @@ async def test_an_invoke_answered_ephemerally(fake: FakeDiscord, bot: Bot) -> No
     assert (answer.type, answer.ephemeral) == (4, True)
     assert answer.latency >= 0
     assert final["content"] == "paper 2403.13043"
-    assert final["type"] == 20 and final["interaction_metadata"]["id"] == record.id
+    assert final["type"] == 20
+    assert final["interaction_metadata"]["id"] == record.id
     assert fake.messages(CHANNEL) == []  # only the user saw it
 
 
@@ -323,7 +335,8 @@ async def test_a_deferred_invoke_is_edited_then_followed_up(fake: FakeDiscord, b
     assert (answer.type, answer.deferred, answer.ephemeral) == (5, True, True)
     assert final["content"] == "found sparse attention"
     assert final["flags"] == 64  # ephemeral kept, loading cleared by the edit
-    assert followup["content"] == "and one more thing" and followup["flags"] == 64
+    assert followup["content"] == "and one more thing"
+    assert followup["flags"] == 64
     assert record.edits[0]["content"] == "found sparse attention"
 
 
@@ -336,7 +349,8 @@ async def test_a_callback_after_the_deadline_gets_unknown_interaction(
     bot.gate.set()
 
     error = await result(bot)
-    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert isinstance(error, discord.NotFound)
+    assert error.code == 10062
     assert not record.acknowledged
 
 
@@ -473,7 +487,8 @@ async def test_the_client_resumes_and_loses_no_dispatch(
     assert (await record.final())["content"] == "paper while away"
     async with asyncio.timeout(WAIT):
         await bot.resumed.wait()
-    assert fake.sessions == [session] and session.resumes == 1
+    assert fake.sessions == [session]
+    assert session.resumes == 1
     resumed = fake.connections[-1]
     assert (resumed.path, resumed.kind) == ("/gateway-resume", "resume")
     assert sum(1 for r in fake.interactions() if r.acknowledged) == 1
@@ -500,7 +515,9 @@ async def test_the_fake_serves_a_bot_from_its_thread(
         finally:
             await bot.client.close()
             await task
-    assert answer.type == 4 and answer.data is not None and answer.data["content"] == "paper x"
+    assert answer.type == 4
+    assert answer.data is not None
+    assert answer.data["content"] == "paper x"
 
 
 # --- Discord's limits ---------------------------------------------------------------------------
@@ -659,3 +676,78 @@ async def test_a_channel_post_over_the_limits_gets_invalid_form_body(fake: FakeD
         answer = await r.json()
     assert (r.status, answer["code"]) == (400, 50035)
     assert answer["errors"]["embeds"]["0"]["fields"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
+
+
+async def test_a_rate_limited_callback_is_retried_by_discord_py(
+    fake: FakeDiscord, bot: Bot
+) -> None:
+    fake.fail(Fault.RATE_LIMITED, route="callback", retry_after=0.01)
+    record = await fake.invoke("paper", {"query": "2403.13043"})
+
+    assert (await record.final())["content"] == "paper 2403.13043"
+    callbacks = [r for r in fake.requests if r.kind == "callback"]
+    assert [(r.status, r.fault) for r in callbacks] == [(429, Fault.RATE_LIMITED), (200, None)]
+
+
+# --- the gateway's own rules, spoken to directly ------------------------------------------------
+
+
+@asynccontextmanager
+async def _gateway(fake: FakeDiscord, query: str = "v=10&encoding=json") -> AsyncIterator[Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{fake.gateway_url}?{query}") as ws,
+    ):
+        yield ws
+
+
+async def _until_closed(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    """What the fake sent until it closed the connection."""
+    received = []
+    async with asyncio.timeout(WAIT):
+        async for message in ws:
+            received.append(json.loads(message.data))
+    return received
+
+
+def _identify(token: str, intents: object = 513) -> dict[str, Any]:
+    return {"op": 2, "d": {"token": token, "intents": intents, "properties": {}}}
+
+
+@pytest.mark.parametrize(
+    ("query", "sent", "code"),
+    [
+        ("v=9&encoding=json", [], 4012),
+        ("v=10&encoding=etf", [], 4002),
+        ("v=10&encoding=json", ["not json"], 4002),
+        ("v=10&encoding=json", [{"op": 99, "d": None}], 4001),
+        ("v=10&encoding=json", [{"op": 3, "d": {}}], 4003),
+        ("v=10&encoding=json", [_identify("wrong")], 4004),
+        ("v=10&encoding=json", [_identify(DEFAULT_TOKEN, intents="all")], 4013),
+        ("v=10&encoding=json", [_identify(DEFAULT_TOKEN, intents=1 << 30)], 4013),
+        ("v=10&encoding=json", [_identify(DEFAULT_TOKEN)] * 2, 4005),
+        ("v=10&encoding=json", [{"op": 1, "d": None, "pad": "x" * 4096}], 4002),
+    ],
+)
+async def test_the_gateway_closes_with_discords_codes(
+    fake: FakeDiscord, query: str, sent: list[Any], code: int
+) -> None:
+    async with _gateway(fake, query) as ws:
+        for payload in sent:
+            await (ws.send_str(payload) if isinstance(payload, str) else ws.send_json(payload))
+        await _until_closed(ws)
+        assert ws.close_code == code
+
+
+async def test_the_gateway_says_hello_acks_heartbeats_and_refuses_a_stale_resume(
+    fake: FakeDiscord,
+) -> None:
+    async with _gateway(fake) as ws:
+        hello = await ws.receive_json()
+        await ws.send_json({"op": 1, "d": None})
+        ack = await ws.receive_json()
+        await ws.send_json({"op": 6, "d": {"token": fake.token, "session_id": "x", "seq": 3}})
+        invalid = await ws.receive_json()
+    assert hello == {"op": 10, "d": {"heartbeat_interval": 41250}}
+    assert ack == {"op": 11}
+    assert invalid == {"op": 9, "d": False}

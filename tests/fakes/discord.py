@@ -60,7 +60,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -816,7 +816,7 @@ def validate_commands(payload: Any) -> FormProblem | None:
     if not isinstance(payload, list):
         return FormProblem((), "BASE_TYPE_LIST", "Must be a list of application commands.")
     counts: dict[int, int] = {}
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[Any, str]] = set()
     for index, command in enumerate(payload):
         where: tuple[str | int, ...] = (index,)
         if not isinstance(command, dict):
@@ -831,13 +831,13 @@ def validate_commands(payload: Any) -> FormProblem | None:
         problem = _check_name(name, (*where, "name"), chat_input=kind == _CHAT_INPUT)
         if problem is not None:
             return problem
-        if (kind, name) in seen:
+        if (kind, str(name)) in seen:
             return FormProblem(
                 (*where, "name"),
                 "APPLICATION_COMMANDS_DUPLICATE_NAME",
                 f"Application command names must be unique ({name})",
             )
-        seen.add((kind, name))
+        seen.add((kind, str(name)))
         description = command.get("description", "")
         if kind == _CHAT_INPUT:
             problem = _check_description(description, (*where, "description"))
@@ -1066,7 +1066,13 @@ class FakeDiscord(LoopbackServer):
             "DISCORD_TOKEN": self.token,
         }
 
-    def call(self, function: Callable[..., Awaitable[T] | T], *args: Any, **kwargs: Any) -> T:
+    @overload
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T: ...
+
+    @overload
+    def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``function(*args, **kwargs)`` on the fake's loop from another thread (thread
         mode) and return its result: ``fake.call(fake.invoke, "paper", {...})``,
         ``fake.call(record.response)``."""
@@ -1077,11 +1083,11 @@ class FakeDiscord(LoopbackServer):
         if _running_loop() is loop:
             raise RuntimeError("fake.call is for other threads: on the fake's loop, await it")
 
-        async def run() -> T:
+        async def run() -> Any:
             result = function(*args, **kwargs)
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                return await result  # type: ignore[no-any-return]
-            return result  # type: ignore[return-value]
+                return await result
+            return result
 
         return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
@@ -2048,9 +2054,9 @@ class FakeDiscord(LoopbackServer):
         rule = self._take_rule(interaction.channel_id, "callback")
         if rule is not None:
             record.fault = rule.fault
-            answer = await self._fault(rule)
-            if answer is not None:
-                return answer
+            refused = await self._fault(rule)
+            if refused is not None:
+                return refused
         if interaction.acknowledged:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         if interaction.expired:
@@ -2073,6 +2079,7 @@ class FakeDiscord(LoopbackServer):
                 return FormProblem(
                     ("data", *problem.path), problem.code, problem.message, problem.api_code
                 ).response()
+            assert isinstance(data, dict)  # validate_message checked it
             message = self._interaction_message(interaction, data, loading=False)
         elif kind == DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE:
             flags = int((data or {}).get("flags") or 0)

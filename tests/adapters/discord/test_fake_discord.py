@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -110,6 +110,25 @@ class Bot:
             except discord.HTTPException as exc:
                 await results.put(exc)
 
+        @tree.command(description="Takes a user, a channel and a role")
+        async def pick(
+            interaction: discord.Interaction,
+            who: discord.Member,
+            where: discord.TextChannel,
+            role: discord.Role,
+            ratio: float,
+        ) -> None:
+            await results.put((who.id, where.name, role.name, ratio))
+            await interaction.response.send_message("picked")
+
+        @tree.command(description="Follows up")
+        async def later(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("now")
+            try:
+                await interaction.followup.send("later")
+            except discord.HTTPException as exc:
+                await results.put(exc)
+
         papers = app_commands.Group(name="papers", description="Subscriptions")
         digest = app_commands.Group(name="digest", description="The daily digest", parent=papers)
 
@@ -143,7 +162,7 @@ async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-def pointed(fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDiscord]:
+def pointed(fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> FakeDiscord:
     """discord.py's REST base and gateway moved onto the fake (restored afterwards)."""
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_url)
     monkeypatch.setattr(
@@ -208,12 +227,12 @@ async def test_gateway_frames_are_one_compressed_stream_flushed_per_message(
     await fake.invoke("paper", {"query": "2403.13043"})
     await fake.wait_processed()
 
-    frames = fake.connections[0].frames
-    assert all(isinstance(f, bytes) for f in frames)
+    frames = [f for f in fake.connections[0].frames if isinstance(f, bytes)]
+    assert len(frames) == len(fake.connections[0].frames)
     if COMPRESSION == "zlib-stream":  # every message ends in a sync flush
         assert all(f.endswith(b"\x00\x00\xff\xff") for f in frames)
     decompress = _stream_decompressor()  # one for the whole connection, as Discord needs
-    messages = [json.loads(decompress(f)) for f in frames if isinstance(f, bytes)]
+    messages = [json.loads(decompress(f)) for f in frames]
     assert [m["op"] for m in messages[:2]] == [10, 11]  # HELLO, then the ack of a heartbeat
     events = [m["t"] for m in messages if m["op"] == 0]
     assert events == ["READY", "GUILD_CREATE", "INTERACTION_CREATE"]
@@ -280,16 +299,18 @@ async def test_tree_sync_registers_global_and_guild_commands(fake: FakeDiscord, 
     registered = fake.registered_commands()
     assert sorted(c["name"] for c in registered) == [
         "gate",
+        "later",
         "long",
         "paper",
         "papers",
+        "pick",
         "slow",
         "twice",
     ]
     assert all(c["application_id"] == APPLICATION_ID and c["version"] for c in registered)
     assert fake.registered_commands(GUILD) == []
 
-    guild_command = app_commands.Command(
+    guild_command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name="dev", description="A guild-only command", callback=_nothing
     )
     bot.tree.add_command(guild_command, guild=discord.Object(int(GUILD)))
@@ -407,6 +428,24 @@ async def test_a_subcommand_group_gets_typed_options(fake: FakeDiscord, bot: Bot
     ]
 
 
+async def test_users_channels_and_roles_arrive_resolved(fake: FakeDiscord, bot: Bot) -> None:
+    options = {"who": "1100000000000000042", "where": OTHER_CHANNEL, "role": GUILD, "ratio": 0.5}
+    record = await fake.invoke("pick", options)
+
+    assert await result(bot) == (1100000000000000042, "general", "@everyone", 0.5)
+    assert set(record.payload["data"]["resolved"]) == {"users", "members", "channels", "roles"}
+
+
+@pytest.mark.parametrize("fake", [{"interaction_token_ttl": 0.0}], indirect=True)
+async def test_a_followup_after_the_token_expired_is_refused(fake: FakeDiscord, bot: Bot) -> None:
+    record = await fake.invoke("later")
+
+    error = await result(bot)
+    assert (error.status, error.code) == (401, 50027)
+    assert record.acknowledged
+    assert record.followups == []
+
+
 @pytest.mark.parametrize(
     ("options", "subcommand", "problem"),
     [
@@ -427,7 +466,9 @@ async def test_invoke_refuses_what_discords_client_would_not_send(
 async def test_invoke_hides_a_command_the_user_lacks_permissions_for(
     fake: FakeDiscord, bot: Bot
 ) -> None:
-    locked = app_commands.Command(name="admin", description="Managers only", callback=_nothing)
+    locked: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name="admin", description="Managers only", callback=_nothing
+    )
     locked.default_permissions = discord.Permissions(manage_channels=True)
     bot.tree.add_command(locked)
     await bot.tree.sync()
@@ -656,7 +697,9 @@ def test_command_sync_is_held_to_discords_rules(command: dict[str, Any], where: 
 
 
 async def test_a_bad_sync_raises_command_sync_failure(fake: FakeDiscord, bot: Bot) -> None:
-    bad = app_commands.Command(name="x" * 20, description="d", callback=_nothing)
+    bad: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name="x" * 20, description="d", callback=_nothing
+    )
     bad.description = "x" * 101  # past discord.py's own checks, as a translator could
     bot.tree.add_command(bad)
 

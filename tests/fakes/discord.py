@@ -31,7 +31,8 @@ In-process, from async tests::
         monkeypatch.setattr(discord.http.Route, "BASE", fake.api_url)
         monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
         task = asyncio.create_task(client.start(fake.token))
-        await fake.wait_ready()
+        await fake.wait_ready()  # READY and GUILD_CREATEs processed; discord.py's on_ready
+        # follows guild_ready_timeout (2 s) later: a guild added before that is no "join"
         record = await fake.invoke("papers", {"query": "cat:cs.CL"}, subcommand="subscribe")
         answer = await record.response()   # type 4 or 5, flags, latency
         message = await record.final()     # the reply, after the edit when deferred
@@ -43,6 +44,7 @@ From a background thread for subprocess tests (a worker, or ``paperwire run``)::
         fake.call(fake.wait_ready)
         record = fake.call(fake.invoke, "paper", {"query": "2403.13043"})
         answer = fake.call(record.response)
+        many = fake.call(lambda: asyncio.gather(*(fake.invoke("paper", ...) for _ in range(200))))
 """
 
 from __future__ import annotations

@@ -129,6 +129,13 @@ class Bot:
             except discord.HTTPException as exc:
                 await results.put(exc)
 
+        @tree.command(description="Thinks, then thinks better of it")
+        async def retract(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            original = await interaction.original_response()
+            await interaction.delete_original_response()
+            await results.put(original.flags.loading)
+
         papers = app_commands.Group(name="papers", description="Subscriptions")
         digest = app_commands.Group(name="digest", description="The daily digest", parent=papers)
 
@@ -304,6 +311,7 @@ async def test_tree_sync_registers_global_and_guild_commands(fake: FakeDiscord, 
         "paper",
         "papers",
         "pick",
+        "retract",
         "slow",
         "twice",
     ]
@@ -359,6 +367,18 @@ async def test_a_deferred_invoke_is_edited_then_followed_up(fake: FakeDiscord, b
     assert followup["content"] == "and one more thing"
     assert followup["flags"] == 64
     assert record.edits[0]["content"] == "found sparse attention"
+
+
+async def test_a_deleted_original_response_has_no_final_message(
+    fake: FakeDiscord, bot: Bot
+) -> None:
+    record = await fake.invoke("retract", channel_id=OTHER_CHANNEL)
+
+    assert await result(bot) is True  # the deferred message was loading
+    with pytest.raises(LookupError, match="deleted"):
+        await record.final()
+    assert record.original is None
+    assert fake.messages(OTHER_CHANNEL) == []
 
 
 @pytest.mark.parametrize("fake", [{"interaction_deadline": 0.2}], indirect=True)
@@ -528,6 +548,7 @@ async def test_the_client_resumes_and_loses_no_dispatch(
     assert (await record.final())["content"] == "paper while away"
     async with asyncio.timeout(WAIT):
         await bot.resumed.wait()
+    assert await fake.wait_connected() is session
     assert fake.sessions == [session]
     assert session.resumes == 1
     resumed = fake.connections[-1]

@@ -28,6 +28,8 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as _PydanticSettingsError
 
+from bot.adapters.db.engine import normalize_database_url
+
 __all__ = ["DEFAULT_CONFIG_PATH", "Settings", "SettingsError", "load_settings"]
 
 DEFAULT_CONFIG_PATH = Path("config/paperwire.toml")
@@ -172,17 +174,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
-        if value.startswith("postgres://"):
-            value = "postgresql+asyncpg://" + value.removeprefix("postgres://")
-        elif value.startswith("postgresql://"):
-            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
-        elif value.startswith("sqlite:///"):
-            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
-            )
-        return value
+        # The URLs hosting providers hand out (postgres://, postgresql://, ?sslmode=...) become
+        # the drivers' form; a parameter the driver cannot honour fails here, at start.
+        return normalize_database_url(value)
 
     @field_validator(
         "arxiv_api_url",

@@ -1,22 +1,27 @@
 """The Store port on SQLAlchemy 2.x (async): SQLite for one process, PostgreSQL for many.
 
-Rows convert to domain types here and nowhere else. Every public method is one transaction.
-On PostgreSQL the outbox is claimed with ``FOR UPDATE SKIP LOCKED`` so several workers share
-the queue; on SQLite the single writer lock gives the same guarantee.
+Rows convert to domain types here and nowhere else. Every public method is one transaction,
+opened through ``engine.reading`` or ``engine.writing``, so every failure of the database comes
+out as a one-line ``DatabaseError``. On PostgreSQL the outbox is claimed with
+``FOR UPDATE SKIP LOCKED`` so several workers share the queue; on SQLite the single writer lock
+gives the same guarantee. Several processes may upsert the same papers at once (see ``_upsert``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.adapters.db.engine import DatabaseConflict, reading, writing
 from bot.adapters.db.tables import (
     deliveries,
     destinations,
@@ -55,7 +60,9 @@ __all__ = ["SqlStore"]
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 500  # ids per IN (...) clause
+_CHUNK = 500  # ids per IN (...) clause, rows per INSERT
+_ATTEMPTS = 5  # runs of a write transaction that keeps losing to concurrent ones
+_T = TypeVar("_T")
 _Row = Mapping[Any, Any]  # a result row as a mapping (RowMapping, or a dict built from one)
 
 
@@ -224,6 +231,27 @@ class SqlStore:
 
     # papers ------------------------------------------------------------------------------
 
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
+        """Run ``work`` in one write transaction, again when a concurrent one made it fail.
+
+        PostgreSQL rolls the loser of a deadlock or serialization failure back whole, so running
+        ``work`` again is safe (it must do nothing outside the transaction); SQLite's writers
+        queue for the lock instead (BEGIN IMMEDIATE, see engine.py).
+        """
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with writing(self._engine) as conn:
+                    return await work(conn)
+            except DatabaseConflict:
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info(
+                    "a concurrent transaction won; trying again (%d of %d)", attempt, _ATTEMPTS
+                )
+                # A moment's jitter, so two losers do not meet again at once.
+                await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 - not crypto
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
     async def upsert_papers(
         self, papers_in: Sequence[Paper], *, now: datetime, plan: PlanFn | None = None
     ) -> UpsertReport:
@@ -231,39 +259,74 @@ class SqlStore:
         incoming: dict[str, Paper] = {}
         for paper in papers_in:
             incoming[paper.arxiv_id], _ = merge_paper(incoming.get(paper.arxiv_id), paper)
+
+        async def work(conn: AsyncConnection) -> UpsertReport:
+            return await self._upsert(conn, incoming, now=now, plan=plan)
+
+        return await self._transaction(work)
+
+    async def _upsert(
+        self,
+        conn: AsyncConnection,
+        incoming: Mapping[str, Paper],
+        *,
+        now: datetime,
+        plan: PlanFn | None,
+    ) -> UpsertReport:
+        """Insert the papers nobody stored yet, then merge into the rest.
+
+        Another process may store the same papers at the same moment: a new paper is inserted
+        with ON CONFLICT DO NOTHING, and one that another transaction inserted meanwhile is
+        merged into like any stored paper. Ids go in sorted order, so two writers lock and
+        insert in the same order and do not deadlock each other.
+        """
+        ids = sorted(incoming)
+        existing = await self._load_papers(conn, ids, lock=True)
+        fresh = [arxiv_id for arxiv_id in ids if arxiv_id not in existing]
+        inserted: set[str] = set()
+        for chunk in _chunks(fresh):
+            rows = [
+                {
+                    **_paper_to_row(incoming[arxiv_id]),
+                    "first_seen": now,
+                    "last_changed": now,
+                }
+                for arxiv_id in chunk
+            ]
+            stmt = self._insert(papers).on_conflict_do_nothing().returning(papers.c.arxiv_id)
+            inserted.update((await conn.execute(stmt, rows)).scalars())
+        lost = [arxiv_id for arxiv_id in fresh if arxiv_id not in inserted]
+        if lost:  # stored by a concurrent transaction since we looked
+            existing.update(await self._load_papers(conn, lost, lock=True))
+
         new: list[str] = []
         updated: list[str] = []
         revised: list[str] = []
         unchanged: list[str] = []
-        async with self._engine.begin() as conn:
-            existing = await self._load_papers(conn, list(incoming), lock=True)
-            merged_papers: list[StoredPaper] = []
-            for arxiv_id, paper in incoming.items():
-                old = existing.get(arxiv_id)
-                merged, change = merge_paper(old.paper if old else None, paper)
-                first_seen = old.first_seen if old else now
-                row = _paper_to_row(merged)
-                if change is Change.NEW:
-                    row["first_seen"] = now
-                    row["last_changed"] = now
-                    await conn.execute(papers.insert().values(**row))
-                    new.append(arxiv_id)
-                elif change is Change.UNCHANGED:
-                    unchanged.append(arxiv_id)
-                else:
-                    row["last_changed"] = now
-                    await conn.execute(
-                        update(papers).where(papers.c.arxiv_id == arxiv_id).values(**row)
-                    )
-                    updated.append(arxiv_id)
-                    if change is Change.REVISED:
-                        revised.append(arxiv_id)
-                last_changed = old.last_changed if old and change is Change.UNCHANGED else now
-                merged_papers.append(StoredPaper(merged, first_seen, last_changed))
-            report = UpsertReport(tuple(new), tuple(updated), tuple(revised), tuple(unchanged))
-            if plan is not None:
-                planned = plan(report, merged_papers)
-                await self._plan(conn, planned, now=now)
+        merged_papers: list[StoredPaper] = []
+        for arxiv_id, paper in incoming.items():
+            if arxiv_id in inserted:
+                new.append(arxiv_id)
+                merged_papers.append(StoredPaper(paper, now, now))
+                continue
+            old = existing[arxiv_id]
+            merged, change = merge_paper(old.paper, paper)
+            if change is Change.UNCHANGED:
+                unchanged.append(arxiv_id)
+                merged_papers.append(StoredPaper(merged, old.first_seen, old.last_changed))
+                continue
+            await conn.execute(
+                update(papers)
+                .where(papers.c.arxiv_id == arxiv_id)
+                .values(**_paper_to_row(merged), last_changed=now)
+            )
+            updated.append(arxiv_id)
+            if change is Change.REVISED:
+                revised.append(arxiv_id)
+            merged_papers.append(StoredPaper(merged, old.first_seen, now))
+        report = UpsertReport(tuple(new), tuple(updated), tuple(revised), tuple(unchanged))
+        if plan is not None:
+            await self._plan(conn, plan(report, merged_papers), now=now)
         return report
 
     async def _load_papers(
@@ -273,7 +336,8 @@ class SqlStore:
         for chunk in _chunks(ids):
             stmt = select(papers).where(papers.c.arxiv_id.in_(chunk))
             if lock and self._pg:
-                stmt = stmt.with_for_update()
+                # Locked in id order, the order every writer uses (see _upsert).
+                stmt = stmt.order_by(papers.c.arxiv_id).with_for_update()
             for row in (await conn.execute(stmt)).mappings():
                 found[row["arxiv_id"]] = _row_to_stored(row)
         return found
@@ -282,7 +346,7 @@ class SqlStore:
         return (await self.get_papers([arxiv_id])).get(arxiv_id)
 
     async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return await self._load_papers(conn, list(arxiv_ids))
 
     async def papers_seen_between(self, start: datetime, end: datetime) -> list[StoredPaper]:
@@ -291,17 +355,17 @@ class SqlStore:
             .where(papers.c.first_seen >= start, papers.c.first_seen < end)
             .order_by(papers.c.first_seen, papers.c.arxiv_id)
         )
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return [_row_to_stored(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def count_papers(self) -> int:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return int((await conn.execute(select(func.count()).select_from(papers))).scalar_one())
 
     # poll state --------------------------------------------------------------------------
 
     async def get_poll_state(self, source: str) -> PollState:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = (
                 (await conn.execute(select(poll_state).where(poll_state.c.source == source)))
                 .mappings()
@@ -326,11 +390,11 @@ class SqlStore:
             index_elements=[poll_state.c.source],
             set_={k: v for k, v in values.items() if k != "source"},
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(stmt)
 
     async def all_poll_states(self) -> list[PollState]:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (await conn.execute(select(poll_state).order_by(poll_state.c.source))).mappings()
             return [_row_to_poll_state(row) for row in rows]
 
@@ -342,7 +406,7 @@ class SqlStore:
             summaries.c.version == version,
             summaries.c.tier == tier,
         )
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(stmt)).mappings().first()
         if row is None:
             return None
@@ -364,7 +428,7 @@ class SqlStore:
             index_elements=[summaries.c.arxiv_id, summaries.c.version, summaries.c.tier],
             set_={"tldr": summary.tldr, "key_points": list(summary.key_points)},
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(stmt)
 
     async def count_summaries_since(self, tier: str, since: datetime) -> int:
@@ -373,7 +437,7 @@ class SqlStore:
             .select_from(summaries)
             .where(summaries.c.tier == tier, summaries.c.created_at >= since)
         )
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
     # destinations and subscriptions ------------------------------------------------------
@@ -394,7 +458,7 @@ class SqlStore:
             **_settings_to_row(settings or DestinationSettings()),
         }
         stmt = self._insert(destinations).values(**values).on_conflict_do_nothing()
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(stmt)
             row = (await conn.execute(self._destination_query(ref))).mappings().one()
         return _row_to_destination(row)
@@ -408,12 +472,12 @@ class SqlStore:
         )
 
     async def get_destination(self, ref: DestinationRef) -> Destination | None:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(self._destination_query(ref))).mappings().first()
         return _row_to_destination(row) if row else None
 
     async def get_destination_by_id(self, destination_id: int) -> Destination | None:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = (
                 (
                     await conn.execute(
@@ -426,7 +490,7 @@ class SqlStore:
         return _row_to_destination(row) if row else None
 
     async def list_destinations(self) -> list[Destination]:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (await conn.execute(select(destinations).order_by(destinations.c.id))).mappings()
             return [_row_to_destination(row) for row in rows]
 
@@ -445,7 +509,7 @@ class SqlStore:
             values["paused_reason"] = paused_reason
         elif clear_pause:
             values["paused_reason"] = None
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             if values:
                 await conn.execute(
                     update(destinations).where(destinations.c.id == destination_id).values(**values)
@@ -476,7 +540,7 @@ class SqlStore:
             )
             .on_conflict_do_nothing()
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             result = await conn.execute(stmt)
             created = result.rowcount == 1
             row = (
@@ -498,7 +562,7 @@ class SqlStore:
             subscriptions.c.id == subscription_id,
             subscriptions.c.destination_id == destination_id,
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def set_subscription_paused(
@@ -512,21 +576,23 @@ class SqlStore:
             )
             .values(paused=paused)
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def list_subscriptions(self, destination_id: int | None = None) -> list[Subscription]:
         stmt = select(subscriptions).order_by(subscriptions.c.id)
         if destination_id is not None:
             stmt = stmt.where(subscriptions.c.destination_id == destination_id)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return [_row_to_subscription(row) for row in (await conn.execute(stmt)).mappings()]
 
     # the outbox --------------------------------------------------------------------------
 
     async def plan_deliveries(self, planned: Sequence[PlannedDelivery], *, now: datetime) -> int:
-        async with self._engine.begin() as conn:
+        async def work(conn: AsyncConnection) -> int:
             return await self._plan(conn, planned, now=now)
+
+        return await self._transaction(work)
 
     async def _plan(
         self, conn: AsyncConnection, planned: Sequence[PlannedDelivery], *, now: datetime
@@ -534,10 +600,11 @@ class SqlStore:
         """Insert outbox rows; one per (paper, destination), whatever happens twice.
 
         A row that already exists is left alone, except that a revision planned with ``reopen``
-        (the destination asked for revisions) re-opens a row sent for an older version.
+        (the destination asked for revisions) re-opens a row sent for an older version. Rows go
+        in key order, the order every writer uses, so two writers do not deadlock each other.
         """
         written = 0
-        for item in planned:
+        for item in sorted(planned, key=lambda p: (p.arxiv_id, p.destination_id)):
             values = {
                 "arxiv_id": item.arxiv_id,
                 "destination_id": item.destination_id,
@@ -611,7 +678,7 @@ class SqlStore:
             pick = pick.with_for_update(skip_locked=True, of=deliveries)
         until = now + timedelta(seconds=lease_seconds)
         claimed: list[Delivery] = []
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             rows = list((await conn.execute(pick)).mappings())
             for row in rows:
                 # An expired claim means a worker took it and never confirmed: in doubt.
@@ -672,7 +739,7 @@ class SqlStore:
                 last_error=None,
             )
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def retry_delivery(
@@ -696,7 +763,7 @@ class SqlStore:
                 maybe_posted=maybe_posted,
             )
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool:
@@ -710,18 +777,18 @@ class SqlStore:
                 last_error=error[:2000],
             )
         )
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]:
         stmt = select(deliveries).order_by(deliveries.c.id)
         if destination_id is not None:
             stmt = stmt.where(deliveries.c.destination_id == destination_id)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return [_row_to_delivery(row) for row in (await conn.execute(stmt)).mappings()]
 
     async def queue_stats(self) -> QueueStats:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (
                 await conn.execute(
                     select(deliveries.c.status, func.count()).group_by(deliveries.c.status)

@@ -425,6 +425,7 @@ class WorkspaceInfo:
     bot_id: str
     enterprise_id: str | None
     installed: bool
+    channel: str  # the channel commands and events come from unless a test names another
 
 
 @dataclass(frozen=True)
@@ -668,6 +669,7 @@ class _Workspace:
     domain: str
     bot_user_id: str
     bot_id: str
+    channel: str  # where commands and events come from unless a test says otherwise
     enterprise_id: str | None = None
     enterprise_name: str | None = None
     scopes: tuple[str, ...] = DEFAULT_SCOPES
@@ -1179,7 +1181,7 @@ class FakeSlack(LoopbackServer):
         self,
         urls: Sequence[str],
         *,
-        channel: str = DEFAULT_CHANNEL,
+        channel: str | None = None,
         user: str = DEFAULT_USER,
         team_id: str | None = None,
         source: Literal["conversations_history", "composer"] = "conversations_history",
@@ -1187,7 +1189,9 @@ class FakeSlack(LoopbackServer):
     ) -> dict[str, Any]:
         """Someone posted (or is composing) a message with these links: from now on Slack
         takes a chat.unfurl for them (as it does for any link_shared event the fake sends).
-        For a posted one the message is stored in the channel too (its ts is ``message_ts``)."""
+        For a posted one the message is stored in the channel (the workspace's own channel
+        unless ``channel`` is given) too: its ts is ``message_ts``."""
+        channel = self.workspace(team_id).channel if channel is None else channel
         links = [{"domain": urlsplit(url).hostname or "", "url": url} for url in urls]
         if source == "composer":
             draft = f"{user}-{uuid.uuid4()}"
@@ -1230,8 +1234,15 @@ class FakeSlack(LoopbackServer):
             return event
 
     def app_mention_event(
-        self, text: str, *, channel: str = DEFAULT_CHANNEL, user: str = DEFAULT_USER
+        self,
+        text: str,
+        *,
+        channel: str | None = None,
+        user: str = DEFAULT_USER,
+        team_id: str | None = None,
     ) -> dict[str, Any]:
+        """Someone mentions the bot in a message of the channel (stored there too)."""
+        channel = self.workspace(team_id).channel if channel is None else channel
         ts = self.add_message(channel, text=text, user=user)
         return {
             "type": "app_mention",
@@ -1251,7 +1262,7 @@ class FakeSlack(LoopbackServer):
         text: str = "",
         *,
         team_id: str | None = None,
-        channel_id: str = DEFAULT_CHANNEL,
+        channel_id: str | None = None,
         user_id: str = DEFAULT_USER,
         channel_name: str | None = None,
         user_name: str | None = None,
@@ -1260,7 +1271,12 @@ class FakeSlack(LoopbackServer):
         tamper: Tamper | None = None,
     ) -> CommandRecord:
         """A user types ``command text``: POST the signed, form-encoded slash command to the
-        app and return the record once the app has answered (the ack)."""
+        app and return the record once the app has answered (the ack).
+
+        ``team_id`` defaults to the first workspace, ``channel_id`` to the workspace's own
+        channel (``fake.workspace(team).channel``; DEFAULT_CHANNEL for the first one); an
+        unknown user or channel becomes a plain member / a channel of that workspace.
+        """
         record = self._command_record(
             "http", command, text, team_id, channel_id, user_id, channel_name, user_name
         )
@@ -1323,7 +1339,7 @@ class FakeSlack(LoopbackServer):
         value: str = "",
         block_id: str | None = None,
         team_id: str | None = None,
-        channel_id: str = DEFAULT_CHANNEL,
+        channel_id: str | None = None,
         user_id: str = DEFAULT_USER,
         message_ts: str | None = None,
         tamper: Tamper | None = None,
@@ -1393,7 +1409,7 @@ class FakeSlack(LoopbackServer):
         text: str = "",
         *,
         team_id: str | None = None,
-        channel_id: str = DEFAULT_CHANNEL,
+        channel_id: str | None = None,
         user_id: str = DEFAULT_USER,
         channel_name: str | None = None,
         user_name: str | None = None,
@@ -1440,7 +1456,7 @@ class FakeSlack(LoopbackServer):
         value: str = "",
         block_id: str | None = None,
         team_id: str | None = None,
-        channel_id: str = DEFAULT_CHANNEL,
+        channel_id: str | None = None,
         user_id: str = DEFAULT_USER,
         message_ts: str | None = None,
     ) -> ActionRecord:
@@ -1475,14 +1491,15 @@ class FakeSlack(LoopbackServer):
         command: str,
         text: str,
         team_id: str | None,
-        channel_id: str,
+        channel_id: str | None,
         user_id: str,
         channel_name: str | None,
         user_name: str | None,
     ) -> CommandRecord:
         with self._lock:
             workspace = self._workspace(team_id)
-            channel = self._seen_channel(workspace, channel_id)
+            channel = self._seen_channel(workspace, channel_id or workspace.channel)
+            channel_id = channel.id
             user = self._seen_user(workspace, user_id)
             path = f"/commands/{workspace.id}/{next(self._ids)}/{secrets.token_hex(12)}"
         fields = {"token": self.verification_token, "team_id": workspace.id}
@@ -1576,13 +1593,14 @@ class FakeSlack(LoopbackServer):
         value: str,
         block_id: str | None,
         team_id: str | None,
-        channel_id: str,
+        channel_id: str | None,
         user_id: str,
         message_ts: str | None,
     ) -> ActionRecord:
         with self._lock:
             workspace = self._workspace(team_id)
-            channel = self._seen_channel(workspace, channel_id)
+            channel = self._seen_channel(workspace, channel_id or workspace.channel)
+            channel_id = channel.id
             user = self._seen_user(workspace, user_id)
             path = f"/actions/{workspace.id}/{next(self._ids)}/{secrets.token_hex(12)}"
             message = None
@@ -2261,6 +2279,11 @@ class FakeSlack(LoopbackServer):
             domain or f"fake-{team_id.lower()}",
             BOT_USER_ID if first else f"U0BOT{number:05d}",
             BOT_ID if first else f"B0BOT{number:05d}",
+            DEFAULT_CHANNEL
+            if first
+            else f"C{team_id[1:]}"
+            if team_id[:1] == "T"
+            else f"C{team_id}",
             scopes=scopes or DEFAULT_SCOPES,
         )
         workspace.users[workspace.bot_user_id] = _User(
@@ -2294,6 +2317,7 @@ class FakeSlack(LoopbackServer):
             workspace.bot_id,
             workspace.enterprise_id,
             workspace.installed,
+            workspace.channel,
         )
 
     def _kill_tokens(self, team: str, error: str) -> None:
@@ -2314,6 +2338,11 @@ class FakeSlack(LoopbackServer):
         if channel is None:
             channel = self._state.channel_info[channel_id] = _Channel(
                 channel_id, workspace.id, f"channel-{channel_id.lower()}", CHANNEL_CREATOR
+            )
+        elif channel.team not in (None, workspace.id):
+            raise ValueError(
+                f"channel {channel_id} belongs to workspace {channel.team}, not {workspace.id}: "
+                f"send from one of {workspace.id}'s channels (its own is {workspace.channel})"
             )
         return channel
 

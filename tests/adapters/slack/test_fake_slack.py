@@ -63,6 +63,7 @@ class Seen:
 
     def __init__(self) -> None:
         self.commands: list[dict[str, Any]] = []
+        self.gone: asyncio.Queue[str] = asyncio.Queue()  # tokens_revoked, app_uninstalled
         self.retries: asyncio.Queue[Sequence[str] | None] = asyncio.Queue()
 
 
@@ -100,6 +101,11 @@ def make_app(fake: FakeSlack, **kwargs: Any) -> tuple[AsyncApp, Seen]:
     @app.event("app_mention")
     async def mention(request: AsyncBoltRequest) -> None:
         await seen.retries.put(request.headers.get("x-slack-retry-num"))
+
+    @app.event("tokens_revoked")
+    @app.event("app_uninstalled")
+    async def gone(event: dict[str, Any]) -> None:
+        await seen.gone.put(event["type"])
 
     @app.action("more")
     async def more(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
@@ -302,6 +308,39 @@ async def test_an_in_channel_response_shows_in_the_channel(
     assert message["bot_id"] == BOT_ID
 
 
+async def test_each_workspace_sends_from_its_own_channel(
+    fake: FakeSlack, served: tuple[str, Seen]
+) -> None:
+    url, seen = served
+    second = fake.add_workspace(SECOND_TEAM, token="xoxb-second")
+    await fake.send_command(url, "/paper", "x")  # from DEFAULT_CHANNEL, of DEFAULT_TEAM
+
+    record = await fake.send_command(url, "/paper", "x", team_id=SECOND_TEAM)
+    with pytest.raises(ValueError, match=f"belongs to workspace {DEFAULT_TEAM}"):
+        await fake.send_command(url, "/paper", "x", team_id=SECOND_TEAM, channel_id=DEFAULT_CHANNEL)
+
+    assert second.channel == "C0SECOND02" != DEFAULT_CHANNEL
+    assert record.channel_id == second.channel
+    assert [c["team_id"] for c in seen.commands] == [DEFAULT_TEAM, SECOND_TEAM]
+
+
+async def test_an_uninstall_reaches_the_app_though_its_token_is_dead(
+    fake: FakeSlack, served: tuple[str, Seen]
+) -> None:
+    url, seen = served
+
+    revoked = await fake.send_event(url, fake.revoke_tokens())
+    uninstalled = await fake.send_event(url, fake.uninstall())
+
+    assert (revoked.status, uninstalled.status) == (200, 200)
+    gone = [await asyncio.wait_for(seen.gone.get(), fake.wait_timeout) for _ in range(2)]
+    assert sorted(gone) == ["app_uninstalled", "tokens_revoked"]
+    assert revoked.event["tokens"] == {"oauth": [], "bot": [BOT_USER_ID]}
+    assert uninstalled.event["type"] == "app_uninstalled"
+    web_client = AsyncWebClient(token=fake.token, base_url=fake.api_url)
+    assert await _error_of(web_client.auth_test()) == "account_inactive"
+
+
 async def test_a_response_url_takes_five_posts_then_says_used_url(
     fake: FakeSlack, served: tuple[str, Seen]
 ) -> None:
@@ -379,8 +418,9 @@ async def test_a_socket_mode_app_acks_a_command_and_reconnects_after_a_disconnec
 ) -> None:
     app, seen = make_app(fake)
     handler = AsyncSocketModeHandler(app, app_token=fake.app_token)
-    await handler.connect_async()
     try:
+        # slack_sdk retries a failed connect forever: bound it, so a failure shows at once.
+        await asyncio.wait_for(handler.connect_async(), fake.wait_timeout)
         first = await fake.wait_socket_connected()
         record = await fake.socket_command("/paper", "2403.13043")
         assert record.acked
@@ -409,8 +449,9 @@ async def test_a_socket_mode_app_acks_a_command_and_reconnects_after_a_disconnec
 async def test_a_socket_mode_event_retry_carries_the_retry_header(fake: FakeSlack) -> None:
     app, seen = make_app(fake)
     handler = AsyncSocketModeHandler(app, app_token=fake.app_token)
-    await handler.connect_async()
     try:
+        # slack_sdk retries a failed connect forever: bound it, so a failure shows at once.
+        await asyncio.wait_for(handler.connect_async(), fake.wait_timeout)
         record = await fake.socket_event(fake.app_mention_event("hi"), retry_num=2)
 
         assert record.acked

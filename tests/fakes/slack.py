@@ -44,6 +44,12 @@ From a background thread for subprocess tests (a worker, or ``paperwire run``)::
         record = fake.call(fake.send_command, app_url, "/paper", "2403.13043")
         answers = fake.call(record.responses, 1)
 
+Socket Mode: ``AsyncSocketModeHandler(app, app_token=fake.app_token)``, whose app's client
+has ``base_url=fake.api_url``, gets a ``ws://127.0.0.1:PORT/link/?ticket=...`` URL from
+``apps.connections.open`` and connects (nothing else to point at the fake); then
+``await fake.socket_command("/paper", "2403.13043")``, ``await fake.socket_disconnect()``,
+``await fake.wait_socket_connected(2)``.
+
 OAuth (bolt's ``/slack/install`` and ``/slack/oauth_redirect``): ``fake.authorize(link)``
 plays slack.com/oauth/v2/authorize for the install link (or a browser GETs
 ``fake.authorize_url``): it returns the redirect URL with ``code`` and ``state``, and
@@ -83,6 +89,7 @@ __all__ = [
     "APP_TOKEN",
     "BOT_ID",
     "BOT_USER_ID",
+    "CHANNEL_CREATOR",
     "CLIENT_ID",
     "DEFAULT_CHANNEL",
     "DEFAULT_TEAM",
@@ -802,7 +809,8 @@ class FakeSlack(LoopbackServer):
 
     @property
     def authorize_url(self) -> str:
-        """The fake slack.com/oauth/v2/authorize, for bolt's ``authorization_url``."""
+        """The fake slack.com/oauth/v2/authorize, for Bolt's ``authorization_url``: like
+        Slack's, it sits at ``../oauth/v2/authorize`` from the Web API base."""
         return f"http://{self.host}:{self._port}{AUTHORIZE_PATH}"
 
     @property

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import aiohttp
 import pytest
@@ -912,3 +912,9 @@ def test_env_gives_each_mode_exactly_its_settings(fake: FakeSlack) -> None:
         "SLACK_CLIENT_SECRET": fake.client_secret,
     }
     assert fake.api_url.endswith("/api/")
+    # The authorize page is where it is on Slack relative to the Web API base, so an app can
+    # derive Bolt's authorization_url from PAPERWIRE_SLACK_API_URL.
+    assert urljoin(fake.api_url, "../oauth/v2/authorize") == fake.authorize_url
+    assert urljoin("https://slack.com/api/", "../oauth/v2/authorize") == (
+        "https://slack.com/oauth/v2/authorize"
+    )

@@ -26,6 +26,7 @@ __all__ = [
     "Link",
     "Paper",
     "Platform",
+    "PlatformState",
     "PollState",
     "Roundup",
     "RoundupSection",
@@ -288,6 +289,8 @@ class Subscription:
     created_at: datetime
     starts_at: datetime  # papers first seen before this are not delivered (no backlog flood)
     paused: bool = False
+    added_by: str | None = None  # the platform's user id; None: added from the command line
+    added_by_name: str | None = None  # how the platform showed that user when they added it
 
     def __post_init__(self) -> None:
         require_utc(self.created_at, "Subscription.created_at")
@@ -336,6 +339,21 @@ class Roundup:
     week: str  # ISO week, YYYY-Www
     sections: tuple[RoundupSection, ...]
     total_candidates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformState:
+    """A chat platform as a whole: paused (its token refused, or unreachable) until ``retry_at``."""
+
+    platform: Platform
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
+    retry_at: datetime | None = None
+    last_ok: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_reason is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 __all__ = [
     "DatabaseConflict",
@@ -316,9 +315,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """
     parsed = make_url(normalize_database_url(url))
     if parsed.drivername.startswith("sqlite"):
-        engine = create_async_engine(
-            parsed, connect_args={"timeout": 30}, poolclass=NullPool, **kwargs
-        )
+        # A small pool: opening a SQLite connection (a thread, its pragmas) costs far more
+        # than a lookup does. A pooled connection whose file was removed or replaced since
+        # is dropped at checkout (see _sqlite_events), so the pool never hides that.
+        options: dict[str, Any] = {"pool_size": 5, "max_overflow": 15, "pool_timeout": 30}
+        options.update(kwargs)
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, **options)
         _sqlite_events(engine, _sqlite_path(parsed))
         return engine
     sa_url, connect_args = asyncpg_connect_args(parsed)
@@ -340,10 +342,19 @@ def _sqlite_events(engine: AsyncEngine, path: str | None) -> None:
             cparams["uri"] = True
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _driver_begins_nothing(dbapi_connection: Any, _record: Any) -> None:
+    def _driver_begins_nothing(dbapi_connection: Any, record: Any) -> None:
         # The driver would BEGIN only before the first INSERT/UPDATE, running the reads before
         # it outside the transaction; the "begin" listener below emits BEGIN itself.
         dbapi_connection.isolation_level = None
+        if path is not None:
+            record.info["paperwire_file"] = _file_identity(path)
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _same_file(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # A pooled connection still reads a file that was deleted or replaced meanwhile: drop
+        # it, and the fresh connection says what happened to the file.
+        if path is not None and record.info.get("paperwire_file") != _file_identity(path):
+            raise DisconnectionError("the database file changed")
 
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(conn: Connection) -> None:
@@ -359,6 +370,14 @@ def _sqlite_events(engine: AsyncEngine, path: str | None) -> None:
         # SQLITE_BUSY_SNAPSHOT, which the busy timeout does not retry. Readers never wait.
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
 
 
 def _sqlite_file_problem(path: str) -> DatabaseError | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -26,9 +26,11 @@ from bot.adapters.db.tables import (
     deliveries,
     destinations,
     papers,
+    platform_state,
     poll_state,
     subscriptions,
     summaries,
+    workspaces,
 )
 from bot.core.merge import Change, merge_paper
 from bot.core.models import (
@@ -43,6 +45,7 @@ from bot.core.models import (
     HFSignals,
     Paper,
     Platform,
+    PlatformState,
     PollState,
     S2Signals,
     Subscription,
@@ -176,6 +179,8 @@ def _row_to_subscription(row: _Row) -> Subscription:
         created_at=row["created_at"],
         starts_at=row["starts_at"],
         paused=row["paused"],
+        added_by=row["added_by"],
+        added_by_name=row["added_by_name"],
     )
 
 
@@ -222,9 +227,15 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
 class SqlStore:
     """ports.Store on an AsyncEngine. The caller opens and disposes the engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, redact: Callable[[str], str] | None = None) -> None:
+        """``redact`` masks secrets in the free text this store writes (errors and reasons a
+        remote server may have echoed a token into): what is stored is shown later."""
         self._engine = engine
         self._pg = engine.dialect.name == "postgresql"
+        self._redact = redact or (lambda text: text)
+
+    def _text(self, text: str | None, limit: int = 2000) -> str | None:
+        return None if text is None else self._redact(text)[:limit]
 
     def _insert(self, table: Any) -> Any:
         return pg_insert(table) if self._pg else sqlite_insert(table)
@@ -381,7 +392,7 @@ class SqlStore:
             "last_attempt": state.last_attempt,
             "last_success": state.last_success,
             "last_change": state.last_change,
-            "last_error": state.last_error,
+            "last_error": self._text(state.last_error),
             "last_error_at": state.last_error_at,
             "consecutive_failures": state.consecutive_failures,
         }
@@ -506,7 +517,7 @@ class SqlStore:
         if settings is not None:
             values.update(_settings_to_row(settings))
         if paused_reason is not None:
-            values["paused_reason"] = paused_reason
+            values["paused_reason"] = self._text(paused_reason)
         elif clear_pause:
             values["paused_reason"] = None
         async with writing(self._engine) as conn:
@@ -526,7 +537,14 @@ class SqlStore:
         return _row_to_destination(row)
 
     async def add_subscription(
-        self, destination_id: int, query: str, *, now: datetime, starts_at: datetime
+        self,
+        destination_id: int,
+        query: str,
+        *,
+        now: datetime,
+        starts_at: datetime,
+        added_by: str | None = None,
+        added_by_name: str | None = None,
     ) -> tuple[Subscription, bool]:
         """Add the subscription; (existing, False) when the destination already has it."""
         stmt = (
@@ -537,6 +555,8 @@ class SqlStore:
                 created_at=now,
                 starts_at=starts_at,
                 paused=False,
+                added_by=added_by,
+                added_by_name=added_by_name[:128] if added_by_name else None,
             )
             .on_conflict_do_nothing()
         )
@@ -646,9 +666,19 @@ class SqlStore:
         return written
 
     async def claim_deliveries(
-        self, *, now: datetime, limit: int, lease_seconds: float, token: str
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        token: str,
+        platforms: Collection[Platform] | None = None,
     ) -> list[Delivery]:
-        """Claim up to ``limit`` due rows for a lease; expired claims come back in doubt."""
+        """Claim up to ``limit`` due rows for a lease; expired claims come back in doubt.
+
+        Only destinations on ``platforms`` (None: every platform), and none on a platform
+        paused until later (its token refused, or out of reach).
+        """
         due = or_(
             and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.due_at <= now),
             and_(
@@ -656,7 +686,20 @@ class SqlStore:
                 deliveries.c.claimed_until < now,
             ),
         )
-        paused = select(destinations.c.id).where(destinations.c.paused_reason.is_not(None))
+        down = select(platform_state.c.platform).where(
+            platform_state.c.paused_reason.is_not(None), platform_state.c.retry_at > now
+        )
+        paused = select(destinations.c.id).where(
+            or_(destinations.c.paused_reason.is_not(None), destinations.c.platform.in_(down))
+        )
+        if platforms is not None:
+            paused = select(destinations.c.id).where(
+                or_(
+                    destinations.c.paused_reason.is_not(None),
+                    destinations.c.platform.in_(down),
+                    destinations.c.platform.not_in([p.value for p in platforms]),
+                )
+            )
         # A destination with a live claim elsewhere waits: one sender per channel at a time
         # keeps the channel's order and, after a crash, lets the in-doubt rows (the oldest)
         # be checked before anything newer is posted there.
@@ -759,7 +802,7 @@ class SqlStore:
                 due_at=due_at,
                 claim_token=None,
                 claimed_until=None,
-                last_error=error[:2000],
+                last_error=self._text(error),
                 maybe_posted=maybe_posted,
             )
         )
@@ -774,7 +817,7 @@ class SqlStore:
                 status=DeliveryStatus.FAILED.value,
                 claim_token=None,
                 claimed_until=None,
-                last_error=error[:2000],
+                last_error=self._text(error),
             )
         )
         async with writing(self._engine) as conn:
@@ -787,20 +830,35 @@ class SqlStore:
         async with reading(self._engine) as conn:
             return [_row_to_delivery(row) for row in (await conn.execute(stmt)).mappings()]
 
-    async def queue_stats(self) -> QueueStats:
+    async def queue_stats(self, destination_id: int | None = None) -> QueueStats:
+        where = [] if destination_id is None else [deliveries.c.destination_id == destination_id]
         async with reading(self._engine) as conn:
             rows = (
                 await conn.execute(
-                    select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+                    select(deliveries.c.status, func.count())
+                    .where(*where)
+                    .group_by(deliveries.c.status)
                 )
             ).all()
             oldest = (
                 await conn.execute(
                     select(func.min(deliveries.c.due_at)).where(
-                        deliveries.c.status == DeliveryStatus.PENDING.value
+                        deliveries.c.status == DeliveryStatus.PENDING.value, *where
                     )
                 )
             ).scalar_one()
+            by_platform = (
+                await conn.execute(
+                    select(destinations.c.platform, func.count())
+                    .select_from(
+                        deliveries.join(
+                            destinations, deliveries.c.destination_id == destinations.c.id
+                        )
+                    )
+                    .where(deliveries.c.status == DeliveryStatus.PENDING.value, *where)
+                    .group_by(destinations.c.platform)
+                )
+            ).all()
         counts = {str(status): int(n) for status, n in rows}
         return QueueStats(
             pending=counts.get(DeliveryStatus.PENDING.value, 0),
@@ -809,4 +867,99 @@ class SqlStore:
             failed=counts.get(DeliveryStatus.FAILED.value, 0),
             oldest_pending=oldest,
             by_status=counts,
+            pending_by_platform={str(p): int(n) for p, n in by_platform},
         )
+
+    # pauses by place -----------------------------------------------------------------------
+
+    def _place(
+        self, platform: Platform, workspace: str | None, channels: Sequence[str] | None
+    ) -> Any:
+        if workspace is None and not channels:
+            raise ValueError("name a workspace or channels")
+        where = []
+        if workspace is not None:
+            where.append(destinations.c.workspace == workspace)
+        if channels:
+            where.append(destinations.c.channel.in_(list(channels)))
+        return and_(destinations.c.platform == platform.value, or_(*where))
+
+    async def pause_destinations(
+        self,
+        platform: Platform,
+        *,
+        reason: str,
+        workspace: str | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> int:
+        stmt = (
+            update(destinations)
+            .where(
+                self._place(platform, workspace, channels), destinations.c.paused_reason.is_(None)
+            )
+            .values(paused_reason=self._text(reason))
+        )
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
+    async def resume_destinations(
+        self,
+        platform: Platform,
+        *,
+        reason: str,
+        workspace: str | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> int:
+        stmt = (
+            update(destinations)
+            .where(
+                self._place(platform, workspace, channels),
+                destinations.c.paused_reason == self._text(reason),
+            )
+            .values(paused_reason=None)
+        )
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
+    # platforms and workspaces ----------------------------------------------------------------
+
+    async def platform_states(self) -> list[PlatformState]:
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(select(platform_state))).mappings()
+            return [
+                PlatformState(
+                    Platform(row["platform"]),
+                    paused_reason=row["paused_reason"],
+                    paused_at=row["paused_at"],
+                    retry_at=row["retry_at"],
+                    last_ok=row["last_ok"],
+                )
+                for row in rows
+            ]
+
+    async def save_platform_state(self, state: PlatformState) -> None:
+        values = {
+            "platform": state.platform.value,
+            "paused_reason": self._text(state.paused_reason),
+            "paused_at": state.paused_at,
+            "retry_at": state.retry_at,
+            "last_ok": state.last_ok,
+        }
+        stmt = self._insert(platform_state).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[platform_state.c.platform],
+            set_={k: v for k, v in values.items() if k != "platform"},
+        )
+        async with writing(self._engine) as conn:
+            await conn.execute(stmt)
+
+    async def mark_workspace_used(
+        self, platform: Platform, workspace: str, *, now: datetime
+    ) -> bool:
+        stmt = (
+            self._insert(workspaces)
+            .values(platform=platform.value, workspace=workspace, first_used=now)
+            .on_conflict_do_nothing()
+        )
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount) == 1

@@ -29,10 +29,12 @@ __all__ = [
     "destinations",
     "metadata",
     "papers",
+    "platform_state",
     "poll_state",
     "roundups",
     "subscriptions",
     "summaries",
+    "workspaces",
 ]
 
 
@@ -133,6 +135,8 @@ subscriptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("starts_at", UTCDateTime, nullable=False),
     Column("paused", Boolean, nullable=False),
+    Column("added_by", String(64)),  # the platform's user id; NULL: the command line
+    Column("added_by_name", String(128)),  # how the platform showed that user then
     UniqueConstraint("destination_id", "query", name="uq_subscriptions_destination_query"),
 )
 
@@ -193,6 +197,27 @@ poll_state = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("consecutive_failures", Integer, nullable=False),
+)
+
+# A chat platform as a whole (its token refused, or unreachable): every destination on it
+# waits, with the reason, until ``retry_at``, when the sender tries it again.
+platform_state = Table(
+    "platform_state",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("paused_reason", Text),
+    Column("paused_at", UTCDateTime),
+    Column("retry_at", UTCDateTime),
+    Column("last_ok", UTCDateTime),
+)
+
+# Servers and workspaces paperwire has been used in (to greet the first person once).
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace", String(64), primary_key=True),
+    Column("first_used", UTCDateTime, nullable=False),
 )
 
 summaries = Table(

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from bot import commands
 from bot.commands import BAD_INPUT, FAILURE
+from bot.core.redact import Redactor
 from bot.core.settings_text import SETTING_KEYS
 from bot.settings import SettingsError, load_settings
 
@@ -257,6 +259,24 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+class RedactingStream(io.TextIOBase):
+    """A text stream that masks every configured secret in what is written through it."""
+
+    def __init__(self, stream: TextIO, redact: Redactor) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     debug = os.environ.get("PAPERWIRE_DEBUG") == "1"
@@ -265,6 +285,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"paperwire: {exc}", file=sys.stderr)
         return 2
+    redact = Redactor(settings.secrets())
+    if redact:
+        # Everything shown (cards, reports, logs, tracebacks) passes here: a secret a server
+        # echoed back is masked whatever printed it.
+        sys.stdout = RedactingStream(sys.stdout, redact)
+        sys.stderr = RedactingStream(sys.stderr, redact)
+
+    def say(text: str) -> None:
+        print(f"paperwire: {text}", file=sys.stderr)
+
     # The bot logs at the configured level; one-shot commands keep stderr for their one line
     # (and warnings), so a script reading it is not flooded.
     level = getattr(logging, settings.log_level) if args.command == "run" else logging.WARNING
@@ -272,27 +302,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
     # Libraries speak only when something is wrong (APScheduler logs every job run at INFO).
-    for noisy in ("alembic", "apscheduler", "discord", "slack_sdk", "httpx", "aiosqlite"):
+    for noisy in (
+        "alembic",
+        "apscheduler",
+        "discord",
+        "slack_sdk",
+        "slack_bolt",
+        "httpx",
+        "aiosqlite",
+    ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
     try:
         return asyncio.run(_handler(args)(settings, args))
     except BAD_INPUT as exc:
-        print(f"paperwire: {exc}", file=sys.stderr)
+        say(str(exc))
         return 2
     except FAILURE as exc:
-        print(f"paperwire: {exc}", file=sys.stderr)
+        say(str(exc))
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one line, not a traceback
-        if debug:
-            raise
+        # With PAPERWIRE_DEBUG=1 the traceback goes through the log, secrets masked.
         log.debug("unexpected error", exc_info=True)
-        print(
-            f"paperwire: unexpected error: {type(exc).__name__}: {exc} "
-            "(set PAPERWIRE_DEBUG=1 for details)",
-            file=sys.stderr,
+        say(
+            f"unexpected error: {type(exc).__name__}: {exc}"
+            + ("" if debug else " (set PAPERWIRE_DEBUG=1 for details)")
         )
         return 1

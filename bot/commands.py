@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.adapters.console import render_text
@@ -19,9 +19,9 @@ from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, u
 from bot.adapters.discord.render import render_discord
 from bot.adapters.slack.render import render_slack
 from bot.app import App, ConfigError, open_app, run_forever
-from bot.core.calendar import ago, feed_health
+from bot.core.calendar import ago, until
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
-from bot.core.models import Card, DestinationRef, InvalidDestination
+from bot.core.models import Card, DestinationRef, InvalidDestination, Platform
 from bot.core.query import QueryError
 from bot.core.settings_text import describe_settings
 from bot.core.summarize import summarize
@@ -178,46 +178,27 @@ async def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     async with open_app(settings) as app:
-        now = app.clock.now()
-        states = {s.source: s for s in await app.store.all_poll_states()}
-        stats = await app.store.queue_stats()
-        destinations = await app.store.list_destinations()
-        subs = await app.store.list_subscriptions()
-        papers = await app.store.count_papers()
+        report = await app.status.report()
+    now = report.now
+    _out(f"database: {report.database}")
     _out("sources:")
-    for name, interval in (
-        ("arxiv", settings.arxiv_poll_minutes),
-        ("hf", settings.hf_poll_minutes if settings.hf_enabled else None),
-    ):
-        state = states.get(name)
-        if interval is None:
-            _out(f"  {name}: disabled")
-            continue
-        if name == "arxiv":
-            health = feed_health(
-                now,
-                last_success=state.last_success if state else None,
-                last_change=state.last_change if state else None,
-                last_error=state.last_error if state else None,
-                last_error_at=state.last_error_at if state else None,
-            )
-            line = health.message
-        elif state is None or state.last_success is None:
-            line = f"failing: {state.last_error}" if state and state.last_error else "never polled"
-        else:
-            line = f"ok: last success {ago(now, state.last_success)}"
-            if state.last_error_at and state.last_error_at > state.last_success:
-                line = f"failing: {state.last_error}; last success {ago(now, state.last_success)}"
+    for source in report.sources:
         when = ""
-        if state is not None and state.last_attempt is not None:
-            due = state.last_attempt + timedelta(minutes=interval)
-            when = "; next poll due now" if due <= now else f"; next poll in {_until(now, due)}"
-        _out(f"  {name}: {line}; polled every {interval} min{when}")
-    _out(f"papers stored: {papers}")
+        if source.next_due is not None:
+            when = (
+                "; next poll due now"
+                if source.next_due <= now
+                else f"; next poll in {until(now, source.next_due)}"
+            )
+        _out(f"  {source.name}: {source.message}; polled every {source.interval_minutes} min{when}")
+    if not settings.hf_enabled:
+        _out("  hf: disabled")
+    _out(f"papers stored: {report.papers}")
+    stats = report.queue
     queue_due = ""
     if stats.oldest_pending is not None:  # a digest's cards are due later, not overdue
         queue_due = (
-            f"; next due in {_until(now, stats.oldest_pending)}"
+            f"; next due in {until(now, stats.oldest_pending)}"
             if stats.oldest_pending > now
             else f"; oldest pending due {ago(now, stats.oldest_pending)}"
         )
@@ -225,16 +206,13 @@ async def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         f"deliveries: {stats.pending} pending, {stats.claimed} in progress, {stats.sent} sent, "
         f"{stats.failed} failed{queue_due}"
     )
-    _out(f"destinations: {len(destinations)}, subscriptions: {len(subs)}")
-    for dest in destinations:
-        if dest.paused_reason:
-            _out(f"  {dest.ref}: paused: {dest.paused_reason}")
+    for platform in report.platforms:
+        if platform.problem:
+            _out(f"  {platform.problem}")
+    _out(f"destinations: {report.destinations}, subscriptions: {report.subscriptions}")
+    for ref, reason in report.paused:
+        _out(f"  {ref}: paused: {reason}")
     return 0
-
-
-def _until(now: datetime, then: datetime) -> str:
-    minutes = max(1, round((then - now).total_seconds() / 60))
-    return f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
 
 
 # --- subscriptions -----------------------------------------------------------------------
@@ -257,8 +235,11 @@ async def cmd_subs_add(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     sub = result.subscription
+    missing = _missing_token(settings, ref)
     if not result.created:
         _out(f"{ref} already has subscription #{sub.id}: {sub.query}")
+        if missing:
+            _err(missing)
         return 0
     start = (
         f"with a backfill of {args.backfill} days ({result.backfilled} papers queued)"
@@ -266,7 +247,23 @@ async def cmd_subs_add(settings: Settings, args: argparse.Namespace) -> int:
         else "starting from now (add --backfill DAYS for recent papers)"
     )
     _out(f"subscribed {ref} to #{sub.id}: {sub.query} {start}")
+    if missing:
+        _err(missing)
     return 0
+
+
+def _missing_token(settings: Settings, ref: DestinationRef) -> str | None:
+    """A note when cards for ``ref`` cannot go out: its platform's token is not set."""
+    if ref.platform is Platform.DISCORD and settings.discord_token is None:
+        need = "DISCORD_TOKEN"
+    elif ref.platform is Platform.SLACK and settings.slack_bot_token is None:
+        need = "SLACK_BOT_TOKEN"
+    else:
+        return None
+    return (
+        f"note: {need} is not set, so cards for {ref} wait in the queue: set {need} and run "
+        "`paperwire run` to post them (`paperwire status` shows how many wait)"
+    )
 
 
 async def cmd_subs_remove(settings: Settings, args: argparse.Namespace) -> int:
@@ -365,6 +362,8 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run_once(app: App) -> int:
+    _err(f"database: {describe_url(app.settings.database_url)}")
+    await app.deliver.recheck_platforms()  # a token fixed since the last run is tried at once
     reports = await app.ingest.poll_all()
     for report in reports:
         _err(report.summary())

@@ -27,8 +27,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from pydantic_settings import SettingsError as _PydanticSettingsError
+from sqlalchemy.engine import make_url
 
 from bot.adapters.db.engine import normalize_database_url
+from bot.core.categories import RETIRED, TAXONOMY_URL, canonical, suggest
 
 __all__ = ["DEFAULT_CONFIG_PATH", "Settings", "SettingsError", "load_settings"]
 
@@ -116,7 +118,15 @@ class Settings(BaseSettings):
     hf_api_url: str = "https://huggingface.co/api"
     s2_api_url: str = "https://api.semanticscholar.org/graph/v1"
     discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
     slack_api_url: str = "https://slack.com/api/"
+
+    # --- chat --------------------------------------------------------------------------------
+    # Register the Discord commands to this one server only (they appear at once; for
+    # development), instead of globally.
+    discord_guild_id: int | None = Field(default=None, ge=1)
+    # On Slack, members of this user group (its handle, without @) may change channels too.
+    slack_manager_group: str | None = None
 
     # --- web endpoints -----------------------------------------------------------------------
     web_host: str = "0.0.0.0"  # noqa: S104 - a container's health endpoint listens on all interfaces
@@ -166,9 +176,26 @@ class Settings(BaseSettings):
     def _check_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("give at least one arXiv category, like cs.CL")
+        spelled = []
         for cat in value:
-            if not cat.replace(".", "").replace("-", "").isalnum():
-                raise ValueError(f"{cat!r} is not an arXiv category (like cs.CL or stat.ML)")
+            spelling = canonical(cat)
+            if spelling is not None and spelling in RETIRED:  # a retired archive: no feed
+                raise ValueError(
+                    f"{cat!r} is a retired arXiv archive; its papers are now listed under "
+                    f"{RETIRED[spelling]}"
+                )
+            if spelling is None:
+                close = suggest(cat)
+                hint = f"; did you mean {', '.join(close)}?" if close else f" (see {TAXONOMY_URL})"
+                raise ValueError(f"{cat!r} is not an arXiv category{hint}")
+            spelled.append(spelling)
+        return tuple(spelled)
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL, like wss://gateway.discord.gg/")
         return value
 
     @field_validator("database_url")
@@ -228,6 +255,17 @@ class Settings(BaseSettings):
     @property
     def has_chat(self) -> bool:
         return self.discord_token is not None or self.slack_bot_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every configured secret's value (for redaction; never to be shown)."""
+        values = [
+            getattr(self, name).get_secret_value()
+            for name, info in type(self).model_fields.items()
+            if info.annotation in (SecretStr, SecretStr | None) and getattr(self, name) is not None
+        ]
+        url = make_url(self.database_url)
+        values.extend(str(v) for v in (url.password, url.query.get("sslpassword")) if v)
+        return values
 
 
 _ENV_NAMES = {

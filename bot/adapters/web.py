@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-__all__ = ["Health", "WebServer"]
+from bot.adapters.db.engine import DatabaseError
+
+__all__ = ["Health", "Metrics", "WebServer"]
 
 log = logging.getLogger(__name__)
 
-# Returns (healthy, details) and the metric lines (name, value) to export.
-Health = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
+# Returns (HTTP status, JSON body) and the metric lines (name, value) to export.
+Health = Callable[[], Awaitable[tuple[int, dict[str, object]]]]
 Metrics = Callable[[], Awaitable[dict[str, float]]]
 
 
@@ -31,16 +33,24 @@ class WebServer:
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        healthy, details = await self._health()
-        return web.json_response(
-            {"status": "ok" if healthy else "degraded", **details}, status=200 if healthy else 503
-        )
+        status, body = await self._health()
+        return web.json_response(body, status=status)
 
     async def _metrics_view(self, request: web.Request) -> web.Response:
-        values = await self._metrics()
+        try:
+            values = await self._metrics()
+        except DatabaseError as exc:
+            # Prometheus records the failed scrape (up == 0); the reason is one line.
+            return web.Response(
+                status=503, text=f"# database unavailable: {exc}\n", content_type="text/plain"
+            )
         lines = []
+        declared: set[str] = set()
         for name, value in sorted(values.items()):
-            lines.append(f"# TYPE {name.split('{')[0]} gauge")
+            family = name.split("{")[0]
+            if family not in declared:  # one TYPE line per metric family
+                declared.add(family)
+                lines.append(f"# TYPE {family} gauge")
             lines.append(f"{name} {value}")
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
@@ -48,7 +58,12 @@ class WebServer:
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         sockets = getattr(site._server, "sockets", None) or []
         port = int(sockets[0].getsockname()[1]) if sockets else self._port
         log.info("web endpoints on http://%s:%d (/healthz, /metrics)", self._host, port)

@@ -17,10 +17,13 @@ from datetime import timedelta
 
 from bot.core.models import Card, Delivery, Destination, Platform
 from bot.services.cards import CardService
+from bot.services.platforms import PlatformHealthService
 from bot.services.ports import (
     CardRejected,
     Clock,
     PermanentPublishError,
+    PlatformRefused,
+    PlatformUnavailable,
     Publisher,
     Store,
     TransientPublishError,
@@ -31,7 +34,6 @@ __all__ = ["DeliveryReport", "DeliveryService", "backoff_seconds"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 3600.0
-NO_PUBLISHER_RETRY = 3600.0  # a destination on a platform we have no token for
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
@@ -64,6 +66,7 @@ class DeliveryService:
         lease_seconds: float = 120.0,
         batch: int = 20,
         worker_id: str | None = None,
+        health: PlatformHealthService | None = None,
     ) -> None:
         self._store = store
         self._cards = cards
@@ -72,14 +75,25 @@ class DeliveryService:
         self._lease = lease_seconds
         self._batch = batch
         self._worker = worker_id or uuid.uuid4().hex[:12]
+        self._health = health or PlatformHealthService(store, clock)
+
+    async def recheck_platforms(self) -> None:
+        """Try paused platforms at the next batch (a restart may have fixed their token)."""
+        await self._health.recheck()
 
     async def run_once(self) -> DeliveryReport:
         """Claim and handle one batch of due rows."""
         report = DeliveryReport()
         token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+        paused = {p for p, s in (await self._health.states()).items() if s.paused}
         claimed = await self._store.claim_deliveries(
-            now=self._clock.now(), limit=self._batch, lease_seconds=self._lease, token=token
+            now=self._clock.now(),
+            limit=self._batch,
+            lease_seconds=self._lease,
+            token=token,
+            platforms=list(self._publishers),
         )
+        down: set[Platform] = set()  # platforms that failed as a whole in this batch
         destinations: dict[int, Destination | None] = {}
         cards: dict[tuple[str, int], Card] = {}  # one card per paper version in a batch
         # One read for every paper of the batch (a paper often goes to many channels).
@@ -90,10 +104,18 @@ class DeliveryService:
                     delivery.destination_id
                 )
             dest = destinations[delivery.destination_id]
-            if dest is None or dest.paused_reason is not None:
-                # Paused in this batch: hand the row back untouched, to go when resumed.
+            if dest is None or dest.paused_reason is not None or dest.ref.platform in down:
+                # Paused in this batch: hand the row back as it was, to go when resumed (an
+                # in-doubt row stays in doubt).
+                what = (
+                    "platform" if dest is not None and dest.ref.platform in down else "destination"
+                )
                 await self._store.retry_delivery(
-                    delivery.id, token, due_at=self._clock.now(), error="destination paused"
+                    delivery.id,
+                    token,
+                    due_at=self._clock.now(),
+                    error=f"{what} paused",
+                    maybe_posted=delivery.in_doubt,
                 )
                 continue
             stored = papers.get(delivery.arxiv_id)
@@ -104,10 +126,44 @@ class DeliveryService:
             key = (stored.paper.arxiv_id, stored.paper.version)
             if key not in cards:
                 cards[key] = await self._cards.card_for(stored.paper)
-            reason = await self._deliver(delivery, dest, cards[key], token, report)
+            try:
+                reason = await self._deliver(delivery, dest, cards[key], token, report)
+            except (PlatformUnavailable, PlatformRefused) as exc:
+                down.add(exc.platform)
+                await self._platform_down(exc, delivery, token, report)
+                continue
             if reason is not None:
                 destinations[dest.id] = dataclasses.replace(dest, paused_reason=reason)
+            elif dest.ref.platform in paused:
+                paused.discard(dest.ref.platform)
+                await self._health.up(dest.ref.platform)
         return report
+
+    async def _platform_down(
+        self,
+        exc: PlatformUnavailable | PlatformRefused,
+        delivery: Delivery,
+        token: str,
+        report: DeliveryReport,
+    ) -> None:
+        """The whole platform failed: its destinations wait (their rows untouched) until it
+        is tried again, and the reason shows in status and /healthz."""
+        refused = isinstance(exc, PlatformRefused)
+        reason = exc.reason if isinstance(exc, PlatformRefused) else str(exc)
+        await self._health.down(
+            exc.platform, reason, refused=refused, retry_after=getattr(exc, "retry_after", None)
+        )
+        # Not the row's fault: hand it back as it was. Claims skip the platform until its
+        # retry time (or a restart's recheck), so the row goes out as soon as it works again.
+        await self._store.retry_delivery(
+            delivery.id,
+            token,
+            due_at=self._clock.now(),
+            error=reason,
+            maybe_posted=delivery.in_doubt,
+        )
+        report.retried += 1
+        report.paused.append(f"{exc.platform.value}: {reason}")
 
     async def drain(self, *, max_rounds: int = 1000) -> DeliveryReport:
         """Deliver until nothing is due now (for `paperwire run --once`)."""
@@ -132,17 +188,8 @@ class DeliveryService:
         report: DeliveryReport,
     ) -> str | None:
         """Handle one claimed row; return the reason when the destination had to be paused."""
-        now = self._clock.now()
-        publisher = self._publishers.get(dest.ref.platform)
-        if publisher is None:
-            await self._store.retry_delivery(
-                delivery.id,
-                token,
-                due_at=now + timedelta(seconds=NO_PUBLISHER_RETRY),
-                error=f"no {dest.ref.platform.value} token configured",
-            )
-            report.retried += 1
-            return None
+        # Claims only cover platforms we have a publisher for.
+        publisher = self._publishers[dest.ref.platform]
         nonce = f"pw-{delivery.id}-v{delivery.version}"
         try:
             if delivery.in_doubt:
@@ -155,6 +202,8 @@ class DeliveryService:
                     report.reconciled += 1
                     return None
             message_id = await publisher.publish(dest.ref, card, nonce=nonce)
+        except (PlatformUnavailable, PlatformRefused):
+            raise  # the platform, not this channel: run_once pauses the platform
         except TransientPublishError as exc:
             delay = backoff_seconds(delivery.attempts, exc.retry_after)
             log.warning(

@@ -10,18 +10,23 @@ knowing which library raised it:
     ├── SourceUnavailable        network down, timeout, 5xx after retries
     │   └── SourceRateLimited    429 after retries (carries retry_after)
     ├── SourceBadResponse        not the document we asked for: HTML page, truncated,
-    │                            too large, XML bomb or external entity, unparseable
+    │                            too large, XML bomb or external entity, unparseable, a
+    │                            redirect out of the requested origin
     └── SourceRequestRejected    the service said our request is wrong (arXiv's 400 feed)
 
     PublishError
     ├── TransientPublishError    429, 5xx, timeouts: retry later (carries retry_after)
+    │   └── PlatformUnavailable  the platform itself cannot be reached (login or connect
+    │                            failed): every destination on it waits
     ├── CardRejected             the platform refused this one card (bad payload)
     └── PermanentPublishError    channel gone, bot removed, missing permission
+        └── PlatformRefused      the platform refuses paperwire itself (a rejected token):
+                                 every destination on it waits until a person fixes it
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -34,6 +39,8 @@ from bot.core.models import (
     DestinationSettings,
     HFSignals,
     Paper,
+    Platform,
+    PlatformState,
     PollState,
     S2Signals,
     Subscription,
@@ -52,6 +59,8 @@ __all__ = [
     "PaperNotFound",
     "PermanentPublishError",
     "PlannedDelivery",
+    "PlatformRefused",
+    "PlatformUnavailable",
     "PublishError",
     "Publisher",
     "Rejected",
@@ -102,7 +111,10 @@ class PaperNotFound(LookupError):
     """arXiv does not know this (well-formed) id."""
 
     def __init__(self, arxiv_id: str) -> None:
-        super().__init__(f"arXiv has no paper {arxiv_id}: check the id (e.g. 2403.13043)")
+        super().__init__(
+            f"arXiv has no paper {arxiv_id}: check the id for a typo (it is the number after "
+            "arxiv.org/abs/ on the paper's page)"
+        )
         self.arxiv_id = arxiv_id
 
 
@@ -121,6 +133,14 @@ class TransientPublishError(PublishError):
         self.maybe_posted = maybe_posted
 
 
+class PlatformUnavailable(TransientPublishError):
+    """The platform as a whole cannot be reached now; ``platform`` names it."""
+
+    def __init__(self, platform: Platform, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after)
+        self.platform = platform
+
+
 class CardRejected(PublishError):
     """The platform refused this one card (a payload it would not take); the channel is fine."""
 
@@ -131,6 +151,14 @@ class PermanentPublishError(PublishError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class PlatformRefused(PermanentPublishError):
+    """The platform refuses paperwire itself (its token); ``platform`` names it."""
+
+    def __init__(self, platform: Platform, reason: str) -> None:
+        super().__init__(reason)
+        self.platform = platform
 
 
 # --- sources ------------------------------------------------------------------------------
@@ -170,7 +198,9 @@ class LookupSource(Protocol):
         """Papers by canonical id; ids arXiv does not know are absent from the result."""
         ...
 
-    async def search(self, query: str, *, limit: int = 10) -> list[Paper]: ...
+    async def search(self, query: str, *, limit: int = 10, newest: bool = False) -> list[Paper]:
+        """Papers matching ``query``, most relevant first (``newest``: newest first)."""
+        ...
 
 
 class HFSource(Protocol):
@@ -237,6 +267,7 @@ class QueueStats:
     failed: int = 0
     oldest_pending: datetime | None = None
     by_status: dict[str, int] = field(default_factory=dict)
+    pending_by_platform: dict[str, int] = field(default_factory=dict)
 
 
 class Store(Protocol):
@@ -283,21 +314,67 @@ class Store(Protocol):
         clear_pause: bool = False,
     ) -> Destination: ...
     async def add_subscription(
-        self, destination_id: int, query: str, *, now: datetime, starts_at: datetime
+        self,
+        destination_id: int,
+        query: str,
+        *,
+        now: datetime,
+        starts_at: datetime,
+        added_by: str | None = None,
+        added_by_name: str | None = None,
     ) -> tuple[Subscription, bool]: ...
     async def remove_subscription(self, destination_id: int, subscription_id: int) -> bool: ...
     async def set_subscription_paused(
         self, destination_id: int, subscription_id: int, paused: bool
     ) -> bool: ...
     async def list_subscriptions(self, destination_id: int | None = None) -> list[Subscription]: ...
+    async def pause_destinations(
+        self,
+        platform: Platform,
+        *,
+        reason: str,
+        workspace: str | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> int:
+        """Pause the running destinations of a workspace or of these channels; how many."""
+        ...
+
+    async def resume_destinations(
+        self,
+        platform: Platform,
+        *,
+        reason: str,
+        workspace: str | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> int:
+        """Resume those paused with exactly ``reason`` (not a pause someone else set)."""
+        ...
+
+    # platforms and workspaces
+    async def platform_states(self) -> list[PlatformState]: ...
+    async def save_platform_state(self, state: PlatformState) -> None: ...
+    async def mark_workspace_used(
+        self, platform: Platform, workspace: str, *, now: datetime
+    ) -> bool:
+        """Record that paperwire was used there; True only the first time."""
+        ...
 
     # the outbox
     async def plan_deliveries(
         self, planned: Sequence[PlannedDelivery], *, now: datetime
     ) -> int: ...
     async def claim_deliveries(
-        self, *, now: datetime, limit: int, lease_seconds: float, token: str
-    ) -> list[Delivery]: ...
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        token: str,
+        platforms: Collection[Platform] | None = None,
+    ) -> list[Delivery]:
+        """Due rows of destinations on ``platforms`` (None: all), skipping paused platforms."""
+        ...
+
     async def confirm_delivery(
         self, delivery_id: int, token: str, *, message_id: str, now: datetime
     ) -> bool: ...
@@ -312,7 +389,7 @@ class Store(Protocol):
     ) -> bool: ...
     async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool: ...
     async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]: ...
-    async def queue_stats(self) -> QueueStats: ...
+    async def queue_stats(self, destination_id: int | None = None) -> QueueStats: ...
 
 
 class PlanFn(Protocol):

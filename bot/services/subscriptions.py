@@ -11,7 +11,7 @@ from datetime import timedelta
 from bot.core.matching import SubscriptionIndex
 from bot.core.models import Destination, DestinationRef, Paper, Subscription
 from bot.core.planning import Candidate, plan_deliveries
-from bot.core.query import QueryError, parse_query
+from bot.core.query import QueryError, parse_query, parse_stored_query
 from bot.core.settings_text import apply_settings
 from bot.services.ports import (
     Clock,
@@ -48,7 +48,7 @@ async def load_planner(store: Store, clock: Clock) -> PlanFn | None:
         return None
     destinations = {d.id: d for d in await store.list_destinations()}
     by_id = {s.id: s for s in subs}
-    index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
+    index = SubscriptionIndex((s.id, parse_stored_query(s.query)) for s in subs)
     now = clock.now()
 
     def plan(report: UpsertReport, papers: Sequence[StoredPaper]) -> list[PlannedDelivery]:
@@ -70,7 +70,13 @@ class SubscriptionService:
         self._clock = clock
 
     async def add(
-        self, ref: DestinationRef, query_text: str, *, backfill_days: int = 0
+        self,
+        ref: DestinationRef,
+        query_text: str,
+        *,
+        backfill_days: int = 0,
+        added_by: str | None = None,
+        added_by_name: str | None = None,
     ) -> AddResult:
         """Subscribe ``ref`` to a query. It starts from now unless a backfill is asked for.
 
@@ -91,7 +97,12 @@ class SubscriptionService:
             )
         starts_at = now - timedelta(days=backfill_days)
         sub, created = await self._store.add_subscription(
-            dest.id, query.normalized, now=now, starts_at=starts_at
+            dest.id,
+            query.normalized,
+            now=now,
+            starts_at=starts_at,
+            added_by=added_by,
+            added_by_name=added_by_name,
         )
         backfilled = 0
         if created and backfill_days:
@@ -101,7 +112,7 @@ class SubscriptionService:
     async def _backfill(self, dest: Destination, sub: Subscription) -> int:
         now = self._clock.now()
         stored = await self._store.papers_seen_between(sub.starts_at, now)
-        index = SubscriptionIndex([(sub.id, parse_query(sub.query))])
+        index = SubscriptionIndex([(sub.id, parse_stored_query(sub.query))])
         planned = plan_deliveries(
             [Candidate(p.paper, p.first_seen) for p in stored],
             index,
@@ -160,15 +171,36 @@ class SubscriptionService:
         if text.isdigit():
             return next((s for s in subs if s.id == int(text)), None)
         try:
-            normalized = parse_query(id_or_query).normalized
+            normalized = parse_stored_query(id_or_query).normalized
         except QueryError:
             return None
         return next((s for s in subs if s.query == normalized), None)
 
+    async def preview(
+        self, query_text: str, *, days: int, sample: int = 3
+    ) -> tuple[int, list[Paper]]:
+        """How many papers first seen in the last ``days`` days the query matches, and the
+        newest ``sample`` of them (what a subscription would have brought)."""
+        index = SubscriptionIndex([(0, parse_stored_query(query_text))])
+        now = self._clock.now()
+        stored = await self._store.papers_seen_between(now - timedelta(days=days), now)
+        matched = [p.paper for p in stored if index.match(p.paper)]
+        return len(matched), matched[::-1][:sample]
+
+    async def recent_matches(self, subs: Sequence[Subscription], *, days: int) -> dict[int, int]:
+        """For each subscription, how many papers of the last ``days`` days it matches."""
+        index = SubscriptionIndex((s.id, parse_stored_query(s.query)) for s in subs)
+        now = self._clock.now()
+        counts: dict[int, int] = dict.fromkeys((s.id for s in subs), 0)
+        for stored in await self._store.papers_seen_between(now - timedelta(days=days), now):
+            for sid in index.match(stored.paper):
+                counts[sid] += 1
+        return counts
+
     async def would_deliver(self, papers: Sequence[Paper]) -> list[Paper]:
         """The papers that some active subscription matches (for a dry run)."""
         subs = [s for s in await self._store.list_subscriptions() if not s.paused]
-        index = SubscriptionIndex((s.id, parse_query(s.query)) for s in subs)
+        index = SubscriptionIndex((s.id, parse_stored_query(s.query)) for s in subs)
         return [p for p in papers if index.match(p)]
 
     async def list(

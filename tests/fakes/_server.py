@@ -35,7 +35,9 @@ class LoopbackServer:
         self._stop = asyncio.Event()
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._port)
+        # A deep backlog: a burst of hundreds of connections (the lookup benchmark) is queued,
+        # not refused and retried a second later.
+        site = web.TCPSite(runner, self.host, self._port, backlog=1024)
         await site.start()
         self._port = int(runner.addresses[0][1])  # the port the OS picked when given 0
         self._runner = runner

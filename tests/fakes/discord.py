@@ -189,6 +189,7 @@ class Fault(StrEnum):
     UNKNOWN_CHANNEL = "10003"  # 404 {"code": 10003, "message": "Unknown Channel"}
     MISSING_ACCESS = "50001"  # 403 {"code": 50001, "message": "Missing Access"}
     MISSING_PERMISSIONS = "50013"  # 403 {"code": 50013, "message": "Missing Permissions"}
+    ECHO_AUTH = "echo_auth"  # 403 whose message repeats the Authorization header (a careless proxy)
     STALL = "stall"  # accept the request, store nothing, never answer
     STALL_AFTER_POST = "stall_after_post"  # do what was asked, then never answer
     DROP_AFTER_POST = "drop_after_post"  # do what was asked, then cut the connection mid-answer
@@ -1843,6 +1844,8 @@ class FakeDiscord(LoopbackServer):
             return _error(403, 50001, "Missing Access")
         if fault is Fault.MISSING_PERMISSIONS:
             return _error(403, 50013, "Missing Permissions")
+        if fault is Fault.ECHO_AUTH:
+            return _error(403, 50007, f"Cannot send messages (Authorization: Bot {self.token})")
         if fault is Fault.STALL:
             await self._stall()
             return web.Response(status=503, text="stalled")

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -334,6 +335,9 @@ class FakeSources(LoopbackServer):
                 for i in self._listing
                 if all(term in self._entries[i].text for term in terms)
             ]
+            if query.get("sortBy") == "submittedDate":
+                newest = query.get("sortOrder", "descending") == "descending"
+                entries.sort(key=_published, reverse=newest)
         page = entries[start : start + max_results]
         title = escape("arXiv Query: " + "&".join(f"{k}={v}" for k, v in query.items()))
         return web.Response(
@@ -521,6 +525,12 @@ def _int_param(value: str | None, default: int) -> int:
         return default
 
 
+def _published(entry: _Entry) -> str:
+    """The entry's first-version date (ISO text sorts by time)."""
+    found = re.search(rb"<published>([^<]+)</published>", entry.xml)
+    return found.group(1).decode() if found else ""
+
+
 def _search_terms(search_query: str) -> list[str]:
     terms: list[str] = []
     for match in re.finditer(r'"([^"]+)"|(\S+)', search_query):
@@ -687,7 +697,9 @@ async def _main(port: int, rss_feed: Literal["trimmed", "full"]) -> None:
     async with _serve(port, rss_feed) as fake:
         for name, value in fake.env().items():
             print(f"export {name}={value}", flush=True)
-        print(f"# fake arXiv/HF/S2 listening on {fake.url}; Ctrl-C to stop", flush=True)
+        print(
+            f"fake arXiv/HF/S2 listening on {fake.url}; Ctrl-C to stop", file=sys.stderr, flush=True
+        )
         await asyncio.Event().wait()
 
 

@@ -40,6 +40,8 @@ from bot.core.models import Card, DestinationRef, Platform
 from bot.services.ports import (
     CardRejected,
     PermanentPublishError,
+    PlatformRefused,
+    PlatformUnavailable,
     PublishError,
     TransientPublishError,
 )
@@ -47,7 +49,7 @@ from bot.services.ports import (
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-__all__ = ["DEFAULT_API_URL", "NONCE_LENGTH", "DiscordPublisher", "discord_nonce"]
+__all__ = ["DEFAULT_API_URL", "LOGIN_REFUSED", "NONCE_LENGTH", "DiscordPublisher", "discord_nonce"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,11 @@ DEFAULT_HISTORY_LIMIT = 50
 # Statuses discord.py retries by itself, sleeping 1 + 2 * tries seconds before each retry.
 _RETRIED_SERVER_ERRORS = frozenset({500, 502, 504, 524})
 _DEFAULT_MESSAGE = 0  # message type of an ordinary post (slash-command replies are 20)
+
+LOGIN_REFUSED = (
+    "Discord rejected the bot token (401 Unauthorized): set DISCORD_TOKEN to the token of the "
+    "bot (Developer Portal, your application, Bot, Reset Token) and restart paperwire"
+)
 
 _UNKNOWN_CHANNEL = 10003
 _MISSING_ACCESS = 50001
@@ -139,11 +146,14 @@ class DiscordPublisher:
         self._timeout = timeout
         self._max_retry_wait = max_retry_wait
         self._history_limit = history_limit
+        # ``total`` bounds each attempt whole: a server trickling its answer cannot hold a
+        # delivery (discord.py's own retries each get a fresh attempt, within max_retry_wait).
         self._request_timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            total=timeout, connect=timeout, sock_connect=timeout, sock_read=timeout
         )
         self._http: _RebasedHTTPClient | None = None
         self._bot_id: str | None = None
+        self._opening = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DiscordPublisher:
@@ -175,29 +185,36 @@ class DiscordPublisher:
         await self.close()
 
     async def open(self) -> None:
-        """Log in over REST (``GET /users/@me``): checks the token and learns the bot's id."""
-        if self._http is not None:
-            return
-        http = _RebasedHTTPClient(
-            self._api_url, max_ratelimit_timeout=max(30.0, self._max_retry_wait)
-        )
-        try:
-            async with asyncio.timeout(self._timeout):
-                me = await http.static_login(self._token.get_secret_value())
-            bot_id = str(me["id"])
-        except discord.LoginFailure as exc:
-            await http.close()
-            raise PermanentPublishError(
-                "Discord rejected the bot token (401 Unauthorized): set DISCORD_TOKEN to the "
-                "token of the bot"
-            ) from exc
-        except BaseException as exc:
-            await http.close()
-            if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError):
-                raise _translate(exc, _Exchange(posting=False), reading=False) from exc
-            raise
-        self._http = http
-        self._bot_id = bot_id
+        """Log in over REST (``GET /users/@me``): checks the token and learns the bot's id.
+
+        Called by the first post when not called before, so nothing connects to Discord
+        until something needs it. A refused token is ``PlatformRefused``; Discord out of
+        reach is ``PlatformUnavailable``: both stop every Discord delivery, not one channel.
+        """
+        async with self._opening:
+            if self._http is not None:
+                return
+            http = _RebasedHTTPClient(
+                self._api_url, max_ratelimit_timeout=max(30.0, self._max_retry_wait)
+            )
+            try:
+                async with asyncio.timeout(self._timeout):
+                    me = await http.static_login(self._token.get_secret_value())
+                bot_id = str(me["id"])
+            except discord.LoginFailure as exc:
+                await http.close()
+                raise PlatformRefused(Platform.DISCORD, LOGIN_REFUSED) from exc
+            except BaseException as exc:
+                await http.close()
+                if isinstance(exc, discord.DiscordException | aiohttp.ClientError | OSError):
+                    failure = _translate(exc, _Exchange(posting=False), reading=False)
+                    retry_after = getattr(failure, "retry_after", None)
+                    raise PlatformUnavailable(
+                        Platform.DISCORD, f"cannot log in to Discord: {failure}", retry_after
+                    ) from exc
+                raise
+            self._http = http
+            self._bot_id = bot_id
         log.info("logged in to Discord at %s as bot %s", self._api_url, self._bot_id)
 
     async def close(self) -> None:
@@ -263,9 +280,10 @@ class DiscordPublisher:
         return False
 
     async def _request(self, route: Route, *, posting: bool, **kwargs: Any) -> Any:
+        if self._http is None:
+            await self.open()
         http = self._http
-        if http is None:
-            raise RuntimeError("DiscordPublisher is not open: use 'async with DiscordPublisher'")
+        assert http is not None
         exchange = _Exchange(posting=posting)
 
         async def on_response(response: aiohttp.ClientResponse) -> None:
@@ -358,10 +376,7 @@ def _translate_http(exc: discord.HTTPException, *, maybe: bool, reading: bool) -
     status, code = exc.status, exc.code
     detail = exc.text.splitlines()[0] if exc.text else ""
     if status == 401:
-        return PermanentPublishError(
-            "Discord rejected the bot token (401 Unauthorized): set DISCORD_TOKEN to the "
-            "token of the bot"
-        )
+        return PlatformRefused(Platform.DISCORD, LOGIN_REFUSED)
     if status == 404 and code == _UNKNOWN_CHANNEL:
         return PermanentPublishError("Discord says the channel no longer exists (Unknown Channel)")
     if status == 403 and code == _MISSING_ACCESS:

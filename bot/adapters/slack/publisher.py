@@ -188,8 +188,12 @@ class SlackPublisher:
     async def open(self) -> None:
         if self._client is not None:
             return
+        # ``total`` bounds each call whole: a server trickling its answer cannot hold a delivery.
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._timeout, sock_connect=self._timeout, sock_read=self._timeout
+            total=self._timeout,
+            connect=self._timeout,
+            sock_connect=self._timeout,
+            sock_read=self._timeout,
         )
         self._session = aiohttp.ClientSession(timeout=timeout)
         retry: list[AsyncRetryHandler] = [_CappedRateLimitRetry(self._max_retry_wait)]
@@ -255,9 +259,10 @@ class SlackPublisher:
     async def _client_and_token(self, ref: DestinationRef) -> tuple[AsyncWebClient, str]:
         if ref.platform is not Platform.SLACK:
             raise ValueError(f"the Slack publisher cannot post to {ref}")
+        if self._client is None:
+            await self.open()  # no network: the session is made on first use
         client = self._client
-        if client is None:
-            raise RuntimeError("SlackPublisher is not open: use 'async with SlackPublisher'")
+        assert client is not None
         token = await self._tokens.bot_token(ref.workspace)
         return client, token.get_secret_value()
 

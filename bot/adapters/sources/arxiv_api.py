@@ -210,8 +210,9 @@ class ArxivApiSource:
                     log.warning("arxiv api: answer for %s, which was not asked", paper.arxiv_id)
         return found
 
-    async def search(self, query: str, *, limit: int = 10) -> list[Paper]:
-        """Papers matching ``query`` (free text or arXiv field syntax), most relevant first."""
+    async def search(self, query: str, *, limit: int = 10, newest: bool = False) -> list[Paper]:
+        """Papers matching ``query`` (free text or arXiv field syntax), most relevant first
+        (``newest``: most recently submitted first)."""
         search_query = to_search_query(query)
         if not search_query or limit < 1:
             return []
@@ -220,7 +221,7 @@ class ArxivApiSource:
                 "search_query": search_query,
                 "start": 0,
                 "max_results": min(limit, MAX_RESULTS),
-                "sortBy": "relevance",
+                "sortBy": "submittedDate" if newest else "relevance",
                 "sortOrder": "descending",
             }
         )

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import signal
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters.console import ConsolePublisher
-from bot.adapters.db.engine import check_migrated, create_engine
+from bot.adapters.db.engine import DatabaseError, check_migrated, create_engine, describe_url
 from bot.adapters.db.store import SqlStore
+from bot.adapters.discord.bot import DiscordGateway
 from bot.adapters.discord.publisher import DiscordPublisher
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack.publisher import SlackPublisher
@@ -28,6 +30,7 @@ from bot.adapters.sources import HttpClient, build_sources
 from bot.adapters.summarizers.llm import LLMSummarizer
 from bot.adapters.web import WebServer
 from bot.core.models import Platform
+from bot.core.redact import Redactor
 from bot.core.topics import Taxonomy, TaxonomyError, parse_taxonomy
 from bot.services.cards import (
     CardService,
@@ -35,10 +38,13 @@ from bot.services.cards import (
     SemanticScholarTier,
     TierSpec,
 )
+from bot.services.chat import ChatService
 from bot.services.deliver import DeliveryService
 from bot.services.ingest import IngestService
 from bot.services.lookup import LookupService
+from bot.services.platforms import PlatformHealthService
 from bot.services.ports import ListingSource, Publisher
+from bot.services.status import IncidentLog, StatusReport, StatusService
 from bot.services.subscriptions import SubscriptionService, load_planner
 from bot.settings import Settings
 
@@ -80,7 +86,10 @@ class App:
     cards: CardService
     ingest: IngestService
     subscriptions: SubscriptionService
+    status: StatusService
+    platforms: PlatformHealthService
     deliver: DeliveryService
+    chat: ChatService
 
 
 def _tiers(settings: Settings) -> list[TierSpec]:
@@ -103,7 +112,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
     try:
         if check_schema:
             await check_migrated(engine)
-        store = SqlStore(engine)
+        store = SqlStore(engine, redact=Redactor(settings.secrets()))
         async with HttpClient.from_settings(settings) as http:
             sources = build_sources(settings, http)
             listing: dict[str, ListingSource] = {"arxiv": sources.rss}
@@ -111,25 +120,40 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                 listing["hf"] = sources.hf
             tiers = _tiers(settings)
             cards = CardService(store, tiers, taxonomy, clock)
+            # Made here, connected by their first post: a command that posts nothing never
+            # logs in to Discord or Slack, and one that is down stops only its own deliveries.
             publishers: dict[Platform, Publisher] = {Platform.CONSOLE: ConsolePublisher()}
-            stack = contextlib.AsyncExitStack()
-            await stack.__aenter__()
+            discord_pub = slack_pub = None
+            if settings.discord_token is not None:
+                discord_pub = publishers[Platform.DISCORD] = DiscordPublisher.from_settings(
+                    settings
+                )
+            if settings.slack_bot_token is not None:
+                slack_pub = publishers[Platform.SLACK] = SlackPublisher.from_settings(settings)
+            lookup = LookupService(
+                store, sources.api, sources.hf if settings.hf_enabled else None, clock
+            )
+            subscriptions = SubscriptionService(store, clock)
+            status = StatusService(
+                store,
+                clock,
+                sources={
+                    "arxiv": settings.arxiv_poll_minutes,
+                    **({"hf": settings.hf_poll_minutes} if settings.hf_enabled else {}),
+                },
+                platforms={
+                    Platform.DISCORD: settings.discord_token is not None,
+                    Platform.SLACK: settings.slack_bot_token is not None,
+                },
+                database=describe_url(settings.database_url),
+            )
+            platforms = PlatformHealthService(store, clock)
             try:
-                if settings.discord_token is not None:
-                    publishers[Platform.DISCORD] = await stack.enter_async_context(
-                        DiscordPublisher.from_settings(settings)
-                    )
-                if settings.slack_bot_token is not None:
-                    publishers[Platform.SLACK] = await stack.enter_async_context(
-                        SlackPublisher.from_settings(settings)
-                    )
                 yield App(
                     settings=settings,
                     store=store,
                     clock=clock,
-                    lookup=LookupService(
-                        store, sources.api, sources.hf if settings.hf_enabled else None, clock
-                    ),
+                    lookup=lookup,
                     cards=cards,
                     ingest=IngestService(
                         store,
@@ -138,7 +162,9 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                         plan_factory=lambda: load_planner(store, clock),
                         enricher=sources.s2,
                     ),
-                    subscriptions=SubscriptionService(store, clock),
+                    subscriptions=subscriptions,
+                    status=status,
+                    platforms=platforms,
                     deliver=DeliveryService(
                         store,
                         cards,
@@ -146,10 +172,23 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                         clock,
                         lease_seconds=settings.claim_lease_seconds,
                         batch=settings.deliver_batch,
+                        health=platforms,
+                    ),
+                    chat=ChatService(
+                        store,
+                        clock,
+                        lookup=lookup,
+                        cards=cards,
+                        subscriptions=subscriptions,
+                        search=sources.api,
+                        status=status,
+                        slack_manager_group=settings.slack_manager_group,
                     ),
                 )
             finally:
-                await stack.aclose()
+                for pub in (discord_pub, slack_pub):
+                    if pub is not None:
+                        await pub.close()
                 for spec in tiers:
                     close = getattr(spec.summarizer, "aclose", None)
                     if close is not None:
@@ -159,13 +198,31 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
 
 
 async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
-    """The bot: scheduled polls and deliveries plus the web endpoints, until SIGINT/SIGTERM."""
+    """The bot: scheduled polls and deliveries plus the web endpoints, until SIGINT/SIGTERM.
+
+    A failing job (a source, a platform, the database) is reported once, in the log and in
+    ``/healthz``, and tried again at its next run; it never ends the process.
+    """
     settings = app.settings
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    incidents = IncidentLog(log)
+    log.info("database: %s", describe_url(settings.database_url))
+
+    async def guarded(name: str, job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        except DatabaseError as exc:
+            incidents.failed("database", f"database unavailable: {exc}")
+            return
+        except Exception as exc:  # one line; the traceback only at DEBUG
+            log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
+            log.debug("%s failed", name, exc_info=True)
+            return
+        incidents.recovered("database", "database is back")
 
     async def poll(name: str) -> None:
         report = await app.ingest.poll(name)
@@ -185,21 +242,23 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
 
     intervals = {"arxiv": settings.arxiv_poll_minutes, "hf": settings.hf_poll_minutes}
     polls = {
-        name: (functools.partial(poll, name), float(intervals[name]))
+        name: (
+            functools.partial(guarded, f"poll {name}", functools.partial(poll, name)),
+            float(intervals[name]),
+        )
         for name in app.ingest.source_names
     }
-    scheduler = build_scheduler(polls, (deliver, settings.deliver_every_seconds))
+    scheduler = build_scheduler(
+        polls, (functools.partial(guarded, "deliver", deliver), settings.deliver_every_seconds)
+    )
 
-    async def health() -> tuple[bool, dict[str, object]]:
-        states = {s.source: s for s in await app.store.all_poll_states()}
-        details: dict[str, object] = {
-            name: {
-                "last_success": st.last_success.isoformat() if st.last_success else None,
-                "last_error": st.last_error,
-            }
-            for name, st in states.items()
-        }
-        return True, {"sources": details}
+    async def health() -> tuple[int, dict[str, object]]:
+        try:
+            report = await app.status.report()
+        except DatabaseError as exc:
+            incidents.failed("database", f"database unavailable: {exc}")
+            return 503, {"status": "unavailable", "database": str(exc)}
+        return 200, health_body(report)
 
     async def metrics() -> dict[str, float]:
         stats = await app.store.queue_stats()
@@ -217,17 +276,73 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
         return values
 
     web = WebServer(settings.web_host, settings.web_port, health, metrics)
-    await web.start()
+    try:
+        await web.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigError(
+            f"port {settings.web_port} is already in use (is another paperwire running?): "
+            "set PAPERWIRE_WEB_PORT (or PORT) to a free port, e.g. PAPERWIRE_WEB_PORT=8081"
+        ) from None
+    await guarded("start", app.deliver.recheck_platforms)
+    gateways: list[DiscordGateway] = []
+    if settings.discord_token is not None:
+
+        async def report_discord(problem: str | None, refused: bool) -> None:
+            async def record() -> None:
+                if problem is None:
+                    await app.platforms.up(Platform.DISCORD)
+                else:
+                    await app.platforms.down(Platform.DISCORD, problem, refused=refused)
+
+            await guarded("discord status", record)
+
+        gateways.append(
+            DiscordGateway(
+                settings.discord_token,
+                app.chat,
+                api_url=settings.discord_api_url,
+                gateway_url=settings.discord_gateway_url,
+                guild_id=settings.discord_guild_id,
+                report=report_discord,
+            )
+        )
+    for gateway in gateways:
+        await gateway.start()
     scheduler.start()
     if not settings.has_chat:
         log.info("no chat token set: cards for the console destination print here")
-    if not await app.store.list_subscriptions():
-        log.info(
-            "no subscriptions yet: papers are stored, nothing is posted; subscribe with e.g. "
-            '`paperwire subs add console "cat:cs.CL -survey"` (it starts from the next poll)'
-        )
+    with contextlib.suppress(DatabaseError):
+        if not await app.store.list_subscriptions():
+            log.info(
+                "no subscriptions yet: papers are stored, nothing is posted; subscribe with e.g. "
+                '`paperwire subs add console "cat:cs.CL -survey"` (it starts from the next poll)'
+            )
     try:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        for gateway in gateways:
+            await gateway.stop()
         await web.stop()
+
+
+def health_body(report: StatusReport) -> dict[str, object]:
+    """/healthz's JSON: "ok", or "degraded" with each problem (a source failing or never
+    polled, a platform paused); the process itself works, so the HTTP status stays 200."""
+    return {
+        "status": "ok" if report.healthy else "degraded",
+        "problems": report.problems,
+        "database": report.database,
+        "sources": {s.name: {"state": s.state.value, "message": s.message} for s in report.sources},
+        "platforms": {
+            p.platform.value: {
+                "configured": p.configured,
+                "waiting": p.waiting,
+                "paused": p.paused_reason,
+            }
+            for p in report.platforms
+        },
+        "queue": {"pending": report.queue.pending, "in_progress": report.queue.claimed},
+    }

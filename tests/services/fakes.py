@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tomllib
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.core.models import Card, DestinationRef, Paper, PollState
 from bot.core.topics import Taxonomy, parse_taxonomy
@@ -13,6 +14,8 @@ from bot.services.cards import CardService
 from bot.services.ports import FetchResult, SourceError, Store
 from tests.fakes.clock import FakeClock
 from tests.paths import REPO
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def default_taxonomy() -> Taxonomy:
@@ -71,3 +74,31 @@ class FakeListing:
 
     def serve(self, *papers: Paper) -> None:
         self.batches.append(FetchResult(papers=papers))
+
+
+@dataclass
+class FakeArxiv:
+    """ports.LookupSource over the papers the test gives it; ``calls`` counts requests."""
+
+    papers: dict[str, Paper] = field(default_factory=dict)
+    calls: int = 0
+    down: SourceError | None = None
+
+    def add(self, *papers: Paper) -> None:
+        self.papers.update((p.arxiv_id, p) for p in papers)
+
+    async def lookup(self, arxiv_ids: Sequence[str]) -> dict[str, Paper]:
+        self.calls += 1
+        if self.down is not None:
+            raise self.down
+        return {i: self.papers[i] for i in arxiv_ids if i in self.papers}
+
+    async def search(self, query: str, *, limit: int = 10, newest: bool = False) -> list[Paper]:
+        self.calls += 1
+        if self.down is not None:
+            raise self.down
+        words = query.lower().split()
+        found = [p for p in self.papers.values() if all(w in p.title.lower() for w in words)]
+        if newest:
+            found.sort(key=lambda p: p.published or p.updated or _EPOCH, reverse=True)
+        return found[:limit]

@@ -1,0 +1,250 @@
+"""The Discord side of paperwire with the real discord.py client against the fake Discord:
+it logs in through the gateway, registers its commands, and answers real interactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import discord
+import discord.gateway
+import pytest
+from discord.http import Route
+from pydantic import SecretStr
+
+from bot.adapters.db.engine import create_engine, upgrade
+from bot.adapters.db.store import SqlStore
+from bot.adapters.discord.bot import DiscordGateway
+from bot.core.chat import COMMANDS
+from bot.core.models import Author, DestinationRef, Paper, Platform
+from bot.services.chat import ChatService, removed_reason
+from bot.services.lookup import LookupService
+from bot.services.status import StatusService
+from bot.services.subscriptions import SubscriptionService
+from tests.fakes.clock import FakeClock
+from tests.fakes.discord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
+from tests.services.fakes import FakeArxiv, card_service
+
+GUILD = "1200000000000000001"
+CHANNEL = "1200000000000000002"
+WAIT = 10.0
+
+
+def paper(arxiv_id: str, title: str) -> Paper:
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=1,
+        title=title,
+        abstract=f"We study {title.lower()}. It works better than before on many tasks.",
+        authors=(Author("Ann Lee"), Author("Bo Chen")),
+        categories=("cs.CL",),
+        published=datetime(2026, 11, 18, tzinfo=UTC),
+        sources=frozenset({"arxiv"}),
+    )
+
+
+class World:
+    def __init__(self, fake: FakeDiscord, store: SqlStore, gateway: DiscordGateway) -> None:
+        self.fake, self.store, self.gateway = fake, store, gateway
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    base, gateway_url = Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'paperwire.db'}")
+    await upgrade(engine)
+    store = SqlStore(engine)
+    clock = FakeClock()
+    arxiv = FakeArxiv()
+    arxiv.add(paper("2403.13043", "Speculative decoding for language models"))
+    await store.upsert_papers([paper("1706.03762", "Attention is all you need")], now=clock.now())
+    chat = ChatService(
+        store,
+        clock,
+        lookup=LookupService(store, arxiv, None, clock),
+        cards=card_service(store, clock),
+        subscriptions=SubscriptionService(store, clock),
+        search=arxiv,
+        status=StatusService(
+            store, clock, sources={"arxiv": 60}, platforms={Platform.DISCORD: True}, database="x"
+        ),
+    )
+    async with FakeDiscord() as fake:
+        fake.add_guild(GUILD, channels=[CHANNEL])
+        gateway = DiscordGateway(
+            SecretStr(fake.token), chat, api_url=fake.api_url, gateway_url=fake.gateway_url
+        )
+        await gateway.start()
+        try:
+            await asyncio.wait_for(gateway.ready.wait(), WAIT)
+            yield World(fake, store, gateway)
+        finally:
+            await gateway.stop()
+            await engine.dispose()
+            Route.BASE = base
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway_url
+
+
+async def test_commands_are_registered_from_the_command_set(world: World) -> None:
+    registered = {c["name"]: c for c in world.fake.registered_commands()}
+    assert set(registered) == {"paper", "papers"}
+    group = registered["papers"]
+    assert group["default_member_permissions"] == str(MANAGE_CHANNELS)
+    assert {o["name"] for o in group["options"]} == {spec.name for spec in COMMANDS}
+    paper_options = {o["name"]: o for o in registered["paper"]["options"]}
+    assert paper_options["paper"]["required"] is True
+    assert paper_options["private"]["type"] == 5  # boolean
+    assert world.fake.sessions[0].intents & ~1 == 0  # only GUILDS: no privileged intent
+
+
+async def test_a_stored_paper_is_answered_at_once(world: World) -> None:
+    record = await world.fake.invoke(
+        "paper", {"paper": "1706.03762"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    response = await record.response()
+    assert response.type == 4
+    assert not response.ephemeral
+    [embed] = response.data["embeds"]
+    assert embed["title"] == "Attention is all you need"
+    assert response.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_paper_not_stored_defers_then_edits(world: World) -> None:
+    record = await world.fake.invoke(
+        "paper",
+        {"paper": "arXiv:2403.13043 [cs.CL]", "private": True},
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+    )
+    response = await record.response()
+    assert response.deferred
+    assert response.ephemeral
+    final = await record.final()
+    assert final["embeds"][0]["title"] == "Speculative decoding for language models"
+
+
+async def test_a_bad_id_is_a_private_error(world: World) -> None:
+    record = await world.fake.invoke(
+        "paper", {"paper": "2413.00001"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    response = await record.response()
+    assert response.type == 4
+    assert response.ephemeral
+    assert "month 13" in response.data["content"]
+
+
+async def test_subscribing_needs_manage_channels_checked_in_code(world: World) -> None:
+    refused = await world.fake.invoke(
+        "papers subscribe",
+        {"query": "cat:cs.CL"},
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=MEMBER_PERMISSIONS,
+        integration_override=True,
+    )
+    response = await refused.response()
+    assert response.ephemeral
+    assert "Manage Channels" in response.data["content"]
+    assert await world.store.list_subscriptions() == []
+
+    allowed = await world.fake.invoke(
+        "papers subscribe",
+        {"query": "cat:cs.CL speculative"},
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=MEMBER_PERMISSIONS | MANAGE_CHANNELS,
+    )
+    final = await allowed.final()
+    assert final["embeds"][0]["title"].startswith("Subscribed this channel")
+    [sub] = await world.store.list_subscriptions()
+    assert sub.query == "cat:cs.CL speculative"
+
+
+async def test_a_bad_query_is_refused_privately_at_once(world: World) -> None:
+    record = await world.fake.invoke(
+        "papers subscribe",
+        {"query": "cat:cs.XX"},
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=MEMBER_PERMISSIONS | MANAGE_CHANNELS,
+    )
+    response = await record.response()
+    assert response.type == 4
+    assert response.ephemeral
+    assert "no such arXiv category cs.XX" in response.data["content"]
+
+
+async def test_an_error_after_a_public_defer_is_answered_privately(world: World) -> None:
+    record = await world.fake.invoke(
+        "paper", {"paper": "no such title words"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    response = await record.response()
+    assert response.deferred
+    assert not response.ephemeral
+    [followup] = await record.wait_followups(1)
+    assert followup["flags"] & 64
+    assert "No arXiv paper matches" in followup["content"]
+    assert record.original is None  # the public "thinking..." message was removed
+
+
+async def test_unsubscribe_through_autocomplete(world: World) -> None:
+    manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+    for query in ("cat:cs.CL", "au:hinton"):
+        record = await world.fake.invoke(
+            "papers subscribe",
+            {"query": query},
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            permissions=manager,
+        )
+        await record.final()
+    listing = await (
+        await world.fake.invoke(
+            "papers list", guild_id=GUILD, channel_id=CHANNEL, permissions=manager
+        )
+    ).final()
+    assert "au:hinton" in listing["embeds"][0]["description"]
+    choices = await world.fake.autocomplete(
+        "papers unsubscribe",
+        focused="subscription",
+        value="hint",
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=manager,
+    )
+    assert [c["name"].split(" ", 1)[1] for c in choices] == ["au:hinton"]
+    removed = await world.fake.invoke(
+        "papers unsubscribe",
+        {"subscription": choices[0]["value"]},
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=manager,
+    )
+    assert (await removed.response()).data["embeds"][0]["title"].startswith("Removed")
+    assert [s.query for s in await world.store.list_subscriptions()] == ["cat:cs.CL"]
+
+
+async def test_a_dropped_connection_resumes_and_commands_still_work(world: World) -> None:
+    await world.fake.disconnect(code=4000)
+    await world.fake.wait_ready()
+    record = await world.fake.invoke(
+        "paper", {"paper": "1706.03762"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    assert (await record.response()).type == 4
+    assert [c.kind for c in world.fake.connections] == ["identify", "resume"]
+
+
+async def test_removed_from_a_server_pauses_its_channels(world: World) -> None:
+    ref = DestinationRef(Platform.DISCORD, "", CHANNEL)
+    await world.store.ensure_destination(ref, now=datetime.now(UTC))
+    world.fake.remove_guild(GUILD)
+    await world.fake.wait_processed()
+    for _ in range(100):  # the handler runs as its own task after the dispatch
+        dest = await world.store.get_destination(ref)
+        if dest is not None and dest.paused_reason:
+            break
+        await asyncio.sleep(0.02)
+    assert dest is not None
+    assert dest.paused_reason == removed_reason(Platform.DISCORD)

@@ -51,6 +51,7 @@ from bot.settings import Settings
 __all__ = ["App", "SystemClock", "load_taxonomy", "open_app", "run_forever"]
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 7.0  # seconds jobs in flight get to finish at SIGTERM (orchestrators wait 10)
 _PACKAGED_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
 
 
@@ -212,7 +213,12 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
     incidents = IncidentLog(log)
     log.info("database: %s", describe_url(settings.database_url))
 
+    running: set[asyncio.Task[object]] = set()  # jobs in flight, finished before exiting
+
     async def guarded(name: str, job: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             await job()
         except DatabaseError as exc:
@@ -222,6 +228,9 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
             log.error("%s failed: %s: %s", name, type(exc).__name__, exc)
             log.debug("%s failed", name, exc_info=True)
             return
+        finally:
+            if task is not None:
+                running.discard(task)
         incidents.recovered("database", "database is back")
 
     async def poll(name: str) -> None:
@@ -322,6 +331,11 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        # No new jobs; the ones in flight (a poll, posts) finish, within a bound.
+        scheduler.pause()
+        if running:
+            log.info("finishing %d jobs in flight before stopping", len(running))
+            await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE)
         scheduler.shutdown(wait=False)
         for gateway in gateways:
             await gateway.stop()

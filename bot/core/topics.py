@@ -63,6 +63,13 @@ class TopicRule:
     keywords: tuple[str, ...]
     categories: frozenset[str]
     pattern: re.Pattern[str] | None  # one precompiled alternation of every keyword
+    # The casefolded first word of each keyword: a text holding none of them cannot match,
+    # so the (costly) alternation is skipped for it.
+    anchors: tuple[str, ...] = ()
+
+    def may_match(self, folded: str) -> bool:
+        """Whether ``folded`` (a casefolded text) may hold one of the keywords."""
+        return self.pattern is not None and any(anchor in folded for anchor in self.anchors)
 
     @property
     def topic(self) -> Topic:
@@ -96,6 +103,12 @@ def _keyword_regex(keyword: str) -> str:
     if words[-1][-1:].isalpha():
         return body + r"(?:s|es)?"
     return body
+
+
+def _anchor(keyword: str) -> str:
+    """The keyword's first word, casefolded: any text the keyword's regex matches (case
+    ignored) holds it, since casefolding maps every case variant re.IGNORECASE accepts."""
+    return re.split(r"[\s-]+", keyword.rstrip("*").strip())[0].casefold()
 
 
 def _normalise_keyword(text: str) -> str:
@@ -212,6 +225,7 @@ def _parse_rule(key: str, data: Any) -> TopicRule:
         keywords=ordered,
         categories=frozenset(c.lower() for c in categories),
         pattern=_compile(ordered),
+        anchors=tuple(sorted({_anchor(k) for k in ordered})),
     )
 
 
@@ -277,10 +291,11 @@ def score_topics(
     primary = cats[0] if cats else None
     cross = set(cats[1:])
     hf_keywords = "\n".join(keywords)
+    folded = "\n".join((title, abstract, hf_keywords)).casefold()
     scored: list[tuple[float, TopicRule]] = []
     for rule in taxonomy.rules:
         score = 0.0
-        if rule.pattern is not None:
+        if rule.pattern is not None and rule.may_match(folded):
             score += weights.title * len(_hits(rule.pattern, title))
             score += weights.abstract * sum(
                 min(n, _MAX_REPEATS) for n in _hits(rule.pattern, abstract).values()

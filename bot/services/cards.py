@@ -10,7 +10,7 @@ cached (a better algorithm then shows at once on old papers too).
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +31,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _DAY = timedelta(days=1)
+# A built card is reused this long (a summarizer tier that failed is tried again after it).
+CARD_TTL = timedelta(minutes=15)
+CARD_CACHE_SIZE = 4096
 
 
 class ExtractiveTier:
@@ -84,14 +87,27 @@ class CardService:
         self._extractive = ExtractiveTier()
         # Calls that produced nothing still cost budget; successes are counted in the cache.
         self._failed_calls: dict[str, deque[datetime]] = {}
+        # Recently built cards, by the exact paper record (a new version or new signals is a
+        # new key): a lookup of a paper just posted or just looked up costs no summarizing.
+        self._recent: OrderedDict[Paper, tuple[datetime, Card]] = OrderedDict()
 
     async def card_for(self, paper: Paper) -> Card:
+        now = self._clock.now()
+        hit = self._recent.get(paper)
+        if hit is not None and now - hit[0] < CARD_TTL:
+            self._recent.move_to_end(paper)
+            return hit[1]
         summary = await self.summary_for(paper)
         keywords = paper.hf.ai_keywords if paper.hf else ()
         topic = classify(
             self._taxonomy, paper.title, paper.abstract, paper.categories, keywords=keywords
         )
-        return build_card(paper, summary, topic)
+        card = build_card(paper, summary, topic)
+        self._recent[paper] = (now, card)
+        self._recent.move_to_end(paper)
+        while len(self._recent) > CARD_CACHE_SIZE:
+            self._recent.popitem(last=False)
+        return card
 
     async def summary_for(self, paper: Paper) -> Summary:
         fallback = await self._extractive.summarize(paper)

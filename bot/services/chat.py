@@ -215,7 +215,7 @@ class ChatService:
             if _LINKLIKE.search(text) and len(text.split()) <= 2:
                 raise  # an id or a link with a mistake: its message says what is wrong
             return await self._title_search(text, private, defer)
-        stored = await self._store.get_paper(ident.id)
+        stored = await self._lookup.stored(ident.id)
         if stored is None:
             await defer(private)
             stored = await self._lookup.get(ident.id)

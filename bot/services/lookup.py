@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from bot.services.ports import (
     Clock,
@@ -15,9 +17,13 @@ from bot.services.ports import (
     StoredPaper,
 )
 
-__all__ = ["LookupService"]
+__all__ = ["RECENT_SIZE", "RECENT_TTL", "LookupService"]
 
 log = logging.getLogger(__name__)
+
+# How long a looked-up paper is answered from memory (its HF signals may lag this much).
+RECENT_TTL = timedelta(minutes=5)
+RECENT_SIZE = 4096
 
 
 class LookupService:
@@ -28,6 +34,27 @@ class LookupService:
         self._arxiv = arxiv
         self._hf = hf
         self._clock = clock
+        # Papers recently looked up: the same paper asked for again within RECENT_TTL (a
+        # channel discussing it) is answered from memory. Only lookups read this; deliveries
+        # always read the store.
+        self._recent: OrderedDict[str, tuple[datetime, StoredPaper]] = OrderedDict()
+
+    async def stored(self, arxiv_id: str) -> StoredPaper | None:
+        """The stored paper (recently read ones from memory), or None: never asks arXiv."""
+        now = self._clock.now()
+        hit = self._recent.get(arxiv_id)
+        if hit is not None and now - hit[0] < RECENT_TTL:
+            return hit[1]
+        stored = await self._store.get_paper(arxiv_id)
+        if stored is not None:
+            self._remember(stored, now)
+        return stored
+
+    def _remember(self, stored: StoredPaper, now: datetime) -> None:
+        self._recent[stored.paper.arxiv_id] = (now, stored)
+        self._recent.move_to_end(stored.paper.arxiv_id)
+        while len(self._recent) > RECENT_SIZE:
+            self._recent.popitem(last=False)
 
     async def get(self, arxiv_id: str, *, refresh: bool = False) -> StoredPaper:
         """The stored paper, fetching and storing it first when it is not known yet.
@@ -36,7 +63,7 @@ class LookupService:
         be asked. Hugging Face is a bonus: its failure never fails the lookup.
         """
         if not refresh:
-            stored = await self._store.get_paper(arxiv_id)
+            stored = await self.stored(arxiv_id)
             if stored is not None:
                 return stored
         found = await self._arxiv.lookup([arxiv_id])
@@ -54,4 +81,5 @@ class LookupService:
         await self._store.upsert_papers([paper], now=self._clock.now())
         stored = await self._store.get_paper(arxiv_id)
         assert stored is not None  # we just wrote it
+        self._remember(stored, self._clock.now())
         return stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import tomllib
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bot.core.topics import Taxonomy, TaxonomyError, classify, parse_taxonomy, score_topics
-from tests.paths import FIXTURES, REPO
+from tests.paths import FIXTURES, REPO, SCITLDR
 
 TOPICS_FILE = REPO / "config" / "topics.toml"
 HF_DAILY = FIXTURES / "hf_daily_papers"
@@ -333,3 +334,30 @@ def test_shipped_file_documents_every_setting_it_uses() -> None:
     text = TOPICS_FILE.read_text(encoding="utf-8")
     for setting in ("name", "emoji", "keywords", "categories", "min_score", "fallback"):
         assert re.search(rf"\b{setting}\b", text.split("\n[topics.")[0]), setting
+
+
+def _without_prefilter(taxonomy: Taxonomy) -> Taxonomy:
+    # An empty anchor is in every text: the keyword alternation then runs on every text.
+    rules = tuple(dataclasses.replace(rule, anchors=("",)) for rule in taxonomy.rules)
+    return dataclasses.replace(taxonomy, rules=rules)
+
+
+def test_the_anchor_prefilter_changes_no_score_on_real_abstracts() -> None:
+    taxonomy = shipped()
+    reference = _without_prefilter(taxonomy)
+    lines = (SCITLDR / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    for line in lines[:300]:
+        record = json.loads(line)
+        abstract = " ".join(record["source"])
+        title = record.get("title") or abstract[:80]
+        fast = [score for score, _ in score_topics(taxonomy, title, abstract, ("cs.LG",))]
+        slow = [score for score, _ in score_topics(reference, title, abstract, ("cs.LG",))]
+        assert fast == slow
+
+
+@given(st.text(alphabet=st.sampled_from("aAsSkKſKİıßfi -LlMmOoDdEeGgRrNnIiTt"), max_size=80))
+def test_the_anchor_prefilter_holds_for_any_case_variant(text: str) -> None:
+    taxonomy = shipped()
+    reference = _without_prefilter(taxonomy)
+    fast = [score for score, _ in score_topics(taxonomy, text, text, ())]
+    assert fast == [score for score, _ in score_topics(reference, text, text, ())]

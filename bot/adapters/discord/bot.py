@@ -61,6 +61,14 @@ _FAILURE = "Something went wrong on paperwire's side; try again in a minute."
 PlatformReport = Callable[[str | None, bool], Awaitable[None]]
 
 
+class _NoVoiceNotice(logging.Filter):
+    """discord.py warns at every start that voice libraries are missing; paperwire has no
+    voice, so that warning is noise in an admin's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
 def point_discord_py(api_url: str, gateway_url: str) -> None:
     """Move discord.py's REST base and gateway (process-wide: one bot per process)."""
     Route.BASE = api_url.rstrip("/")
@@ -232,6 +240,9 @@ class DiscordGateway:
 
     async def start(self) -> None:
         point_discord_py(self._api_url, self._gateway_url)
+        voice = logging.getLogger("discord.client")
+        if not any(isinstance(f, _NoVoiceNotice) for f in voice.filters):
+            voice.addFilter(_NoVoiceNotice())
         self._stopping.clear()
         self._task = asyncio.create_task(self._supervise(), name="discord-gateway")
 

@@ -8,6 +8,7 @@ formats, mentions or links; only links the service made are links. Every limit h
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -32,8 +33,12 @@ _INVISIBLE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def render_reply(reply: Reply) -> dict[str, Any]:
-    """``{"content", "embeds", "components", "flags", "allowed_mentions"}`` for ``reply``."""
+    """``{"content", "embeds", "components", "flags", "allowed_mentions"}`` for ``reply``.
+
+    Cached (a card looked up again renders once): treat the result as read-only.
+    """
     payload: dict[str, Any] = {"content": "", "embeds": [], "allowed_mentions": {"parse": []}}
     if reply.cards:
         card = render_discord(reply.cards[0])

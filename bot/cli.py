@@ -227,12 +227,33 @@ def build_parser() -> argparse.ArgumentParser:
         "folder you run from) or bring it to the latest schema by applying its migrations. "
         "Running it again changes nothing; the other commands refuse a database that needs it.",
     )
+    slack = sub.add_parser(
+        "slack",
+        help="setting up the Slack app",
+        description="Setting up paperwire's Slack app.",
+    )
+    slack_sub = slack.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    slack_sub.required = True
+    manifest = slack_sub.add_parser(
+        "manifest",
+        help="print the manifest that creates the Slack app (--url: for HTTP mode)",
+        description="Print the Slack app manifest that creates paperwire's app in one step "
+        "(api.slack.com/apps, Create New App, From a manifest): its slash commands, scopes, "
+        "events and link domains. As it is, the app runs in Socket Mode (set SLACK_APP_TOKEN); "
+        "with --url it runs in HTTP mode, Slack sending its requests to HOST/slack/events and "
+        "the OAuth install returning to HOST/slack/oauth_redirect.",
+    )
+    manifest.add_argument(
+        "--url",
+        metavar="https://HOST",
+        help="the public https address paperwire is reached at, with any path prefix",
+    )
     return parser
 
 
 def _handler(args: argparse.Namespace) -> Callable[..., Coroutine[Any, Any, int]]:
     name = args.command
-    if name in {"subs", "db"}:
+    if name in {"subs", "db", "slack"}:
         name = f"{name}_{args.action}"
     return getattr(commands, f"cmd_{name}")  # type: ignore[no-any-return]  # every command has one
 

@@ -17,6 +17,7 @@ from typing import Any
 from bot.adapters.console import render_text
 from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, upgrade
 from bot.adapters.discord.render import render_discord
+from bot.adapters.slack.manifest import InvalidRequestURL, http_manifest_text, manifest_text
 from bot.adapters.slack.render import render_slack
 from bot.app import App, ConfigError, open_app, run_forever
 from bot.core.calendar import ago, until
@@ -406,3 +407,19 @@ async def cmd_roundup(settings: Settings, args: argparse.Namespace) -> int:
     raise UserFacingError(
         "weekly roundups are not built yet; `paperwire roundup` will post them when they land"
     )
+
+
+# --- slack --------------------------------------------------------------------------------
+
+
+async def cmd_slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    """The Slack app manifest: as shipped (Socket Mode), or with --url for HTTP mode."""
+    if args.url is None:
+        sys.stdout.write(manifest_text())
+        return 0
+    try:
+        text = http_manifest_text(args.url)
+    except InvalidRequestURL as exc:
+        raise UsageError(str(exc)) from exc
+    sys.stdout.write(text)
+    return 0

@@ -24,6 +24,7 @@ COMMANDS = [
     ["roundup"],
     ["status"],
     ["db", "upgrade"],
+    ["slack", "manifest"],
 ]
 
 
@@ -47,7 +48,7 @@ def command_parsers() -> dict[str, argparse.ArgumentParser]:
 def test_top_level_help_lists_every_command(tmp_path: Path) -> None:
     result = paperwire("--help", cwd=tmp_path)
     assert result.code == 0
-    for name in ("run", "poll", "card", "summarize", "subs", "roundup", "status", "db"):
+    for name in ("run", "poll", "card", "summarize", "subs", "roundup", "status", "db", "slack"):
         assert name in result.out
 
 

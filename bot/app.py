@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.adapters.console import ConsolePublisher
 from bot.adapters.db.engine import DatabaseError, check_migrated, create_engine, describe_url
 from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.bot import DiscordGateway
 from bot.adapters.discord.publisher import DiscordPublisher
 from bot.adapters.scheduler import build_scheduler
-from bot.adapters.slack.publisher import SlackPublisher
+from bot.adapters.slack.bot import SlackApp, SlackMode
+from bot.adapters.slack.publisher import InstallationTokens, SlackPublisher
 from bot.adapters.sources import HttpClient, build_sources
 from bot.adapters.summarizers.llm import LLMSummarizer
 from bot.adapters.web import WebServer
@@ -81,6 +85,8 @@ def load_taxonomy(settings: Settings) -> Taxonomy:
 @dataclass
 class App:
     settings: Settings
+    engine: AsyncEngine
+    slack_installations: AsyncSQLAlchemyInstallationStore | None
     store: SqlStore
     clock: SystemClock
     lookup: LookupService
@@ -129,7 +135,14 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                 discord_pub = publishers[Platform.DISCORD] = DiscordPublisher.from_settings(
                     settings
                 )
-            if settings.slack_bot_token is not None:
+            installations = None
+            if settings.slack_oauth:
+                assert settings.slack_client_id is not None
+                installations = AsyncSQLAlchemyInstallationStore(settings.slack_client_id, engine)
+                slack_pub = publishers[Platform.SLACK] = SlackPublisher.from_settings(
+                    settings, InstallationTokens(installations)
+                )
+            elif settings.slack_bot_token is not None:
                 slack_pub = publishers[Platform.SLACK] = SlackPublisher.from_settings(settings)
             lookup = LookupService(
                 store, sources.api, sources.hf if settings.hf_enabled else None, clock
@@ -144,7 +157,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                 },
                 platforms={
                     Platform.DISCORD: settings.discord_token is not None,
-                    Platform.SLACK: settings.slack_bot_token is not None,
+                    Platform.SLACK: settings.slack_enabled,
                 },
                 database=describe_url(settings.database_url),
             )
@@ -152,6 +165,8 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
             try:
                 yield App(
                     settings=settings,
+                    engine=engine,
+                    slack_installations=installations,
                     store=store,
                     clock=clock,
                     lookup=lookup,
@@ -284,7 +299,30 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
             )
         return values
 
-    web = WebServer(settings.web_host, settings.web_port, health, metrics)
+    slack = None
+    if settings.slack_enabled and not settings.slack_commands:
+        log.warning(
+            "Slack: cards are posted, but /paper and /papers cannot reach paperwire: set "
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode at /slack/events)"
+        )
+    elif settings.slack_enabled:
+        slack = SlackApp(
+            SlackMode(
+                api_url=settings.slack_api_url,
+                bot_token=settings.slack_bot_token,
+                app_token=settings.slack_app_token,
+                signing_secret=settings.slack_signing_secret,
+                client_id=settings.slack_client_id if settings.slack_oauth else None,
+                client_secret=settings.slack_client_secret,
+                manager_group=settings.slack_manager_group,
+            ),
+            app.chat,
+            app.engine,
+            app.slack_installations,
+        )
+    web = WebServer(
+        settings.web_host, settings.web_port, health, metrics, slack.routes() if slack else ()
+    )
     try:
         await web.start()
     except OSError as exc:
@@ -319,6 +357,8 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
         )
     for gateway in gateways:
         await gateway.start()
+    if slack is not None:
+        await guarded("slack start", slack.start)
     scheduler.start()
     if not settings.has_chat:
         log.info("no chat token set: cards for the console destination print here")
@@ -339,6 +379,8 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
         scheduler.shutdown(wait=False)
         for gateway in gateways:
             await gateway.stop()
+        if slack is not None:
+            await slack.stop()
         await web.stop()
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -231,6 +232,40 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone name, like Europe/Paris or UTC") from exc
         return value
 
+    @model_validator(mode="after")
+    def _check_slack_mode(self) -> Settings:
+        """The Slack settings must make one of the three modes (DESIGN.md section 8)."""
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            raise ValueError(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (HTTP mode with OAuth): "
+                "set both, or neither"
+            )
+        if self.slack_app_token is not None:
+            if self.slack_bot_token is None:
+                raise ValueError(
+                    "SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN too: the xoxb- token "
+                    "from the app's OAuth & Permissions page"
+                )
+            if not self.slack_app_token.get_secret_value().startswith("xapp-"):
+                raise ValueError(
+                    "SLACK_APP_TOKEN must be an app-level token (xapp-...), from the app's "
+                    "Basic Information page, with the connections:write scope"
+                )
+        elif self.slack_oauth and self.slack_signing_secret is None:
+            raise ValueError(
+                "Slack with OAuth (SLACK_CLIENT_ID) needs SLACK_SIGNING_SECRET too, from the "
+                "app's Basic Information page"
+            )
+        return self
+
+    @property
+    def slack_commands(self) -> bool:
+        """Whether Slack's commands and events can reach paperwire (Socket Mode, or HTTP mode
+        with the signing secret); with a bot token alone it only posts."""
+        return self.slack_app_token is not None or (
+            self.slack_enabled and self.slack_signing_secret is not None
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -253,8 +288,17 @@ class Settings(BaseSettings):
         return f"{_USER_AGENT_BASE}; +{self.contact}"
 
     @property
+    def slack_oauth(self) -> bool:
+        """Many workspaces install paperwire (HTTP mode with OAuth)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None or self.slack_oauth
+
+    @property
     def has_chat(self) -> bool:
-        return self.discord_token is not None or self.slack_bot_token is not None
+        return self.discord_token is not None or self.slack_enabled
 
     def secrets(self) -> list[str]:
         """Every configured secret's value (for redaction; never to be shown)."""

@@ -3,33 +3,46 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
 from bot.adapters.db.engine import DatabaseError
 
-__all__ = ["Health", "Metrics", "WebServer"]
+__all__ = ["Health", "Metrics", "Route", "WebServer"]
 
 log = logging.getLogger(__name__)
 
 # Returns (HTTP status, JSON body) and the metric lines (name, value) to export.
 Health = Callable[[], Awaitable[tuple[int, dict[str, object]]]]
 Metrics = Callable[[], Awaitable[dict[str, float]]]
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
 class WebServer:
     """An aiohttp server; ``start`` binds, ``stop`` closes (whoever starts it stops it)."""
 
-    def __init__(self, host: str, port: int, health: Health, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        metrics: Metrics,
+        routes: Sequence[Route] = (),
+    ) -> None:
+        """``routes``: more endpoints (method, path, handler), e.g. Slack's in HTTP mode."""
         self._host, self._port = host, port
         self._health, self._metrics = health, metrics
+        self._routes = list(routes)
         self._runner: web.AppRunner | None = None
+        self.port: int | None = None
 
     def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics_view)
+        for method, path, handler in self._routes:
+            app.router.add_route(method, path, handler)
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
@@ -66,7 +79,9 @@ class WebServer:
             raise
         sockets = getattr(site._server, "sockets", None) or []
         port = int(sockets[0].getsockname()[1]) if sockets else self._port
-        log.info("web endpoints on http://%s:%d (/healthz, /metrics)", self._host, port)
+        self.port = port
+        paths = ", ".join(["/healthz", "/metrics", *(path for _, path, _ in self._routes)])
+        log.info("web endpoints on http://%s:%d (%s)", self._host, port, paths)
         return port
 
     async def stop(self) -> None:

@@ -37,12 +37,14 @@ __all__ = [
     "Span",
     "Style",
     "bold",
+    "channel",
     "code",
     "command_spec",
     "link",
     "manage_requirement",
     "parse_slack",
     "plain",
+    "removed_reason",
     "usage",
 ]
 
@@ -317,6 +319,7 @@ class Style(StrEnum):
     BOLD = "bold"
     CODE = "code"
     PRE = "pre"  # a line of a preformatted block (spaces kept: a caret under a mistake)
+    CHANNEL = "channel"  # ``text`` is a channel id, shown as the platform's channel link
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +349,20 @@ def code(text: str) -> Span:
 
 def link(text: str, url: str) -> Span:
     return Span(text, url=url)
+
+
+def channel(channel_id: str) -> Span:
+    return Span(channel_id, Style.CHANNEL)
+
+
+def removed_reason(platform: Platform) -> str:
+    """The pause reason of a channel whose server or workspace removed paperwire (or revoked
+    its token): the same text pauses and, when paperwire is added back, resumes."""
+    where = "server" if platform is Platform.DISCORD else "workspace"
+    return (
+        f"paperwire was removed from this {where} or lost its access; add it again and the "
+        "channel's posts resume"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,20 +97,27 @@ class CardService:
         if hit is not None and now - hit[0] < CARD_TTL:
             self._recent.move_to_end(paper)
             return hit[1]
-        summary = await self.summary_for(paper)
+        summary, settled = await self._summary(paper)
         keywords = paper.hf.ai_keywords if paper.hf else ()
         topic = classify(
             self._taxonomy, paper.title, paper.abstract, paper.categories, keywords=keywords
         )
         card = build_card(paper, summary, topic)
-        self._recent[paper] = (now, card)
-        self._recent.move_to_end(paper)
-        while len(self._recent) > CARD_CACHE_SIZE:
-            self._recent.popitem(last=False)
+        if settled:  # a tier that failed this time is tried again next time
+            self._recent[paper] = (now, card)
+            self._recent.move_to_end(paper)
+            while len(self._recent) > CARD_CACHE_SIZE:
+                self._recent.popitem(last=False)
         return card
 
     async def summary_for(self, paper: Paper) -> Summary:
+        return (await self._summary(paper))[0]
+
+    async def _summary(self, paper: Paper) -> tuple[Summary, bool]:
+        """The summary, and whether it is settled: no outside tier before it came up empty
+        (a failure, or a spent budget) for this paper this time."""
         fallback = await self._extractive.summarize(paper)
+        settled = True
         for spec in self._tiers:
             found = await self._from_tier(spec, paper)
             if found is not None:
@@ -118,8 +125,10 @@ class CardService:
                 points = found.key_points or tuple(
                     p for p in fallback.key_points if p != found.tldr
                 )
-                return Summary(found.tldr, points, found.tier)
-        return fallback
+                return Summary(found.tldr, points, found.tier), settled
+            if spec.cached:  # an outside tier (the LLM): it may answer another time
+                settled = False
+        return fallback, settled
 
     async def _from_tier(self, spec: TierSpec, paper: Paper) -> Summary | None:
         name = spec.summarizer.tier

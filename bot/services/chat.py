@@ -26,11 +26,13 @@ from bot.core.chat import (
     Span,
     Style,
     bold,
+    channel,
     code,
     command_spec,
     link,
     manage_requirement,
     plain,
+    removed_reason,
     usage,
 )
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
@@ -68,12 +70,6 @@ ALTERNATIVES = 4  # title search: the best match and up to four more
 SEARCH_RESULTS = 8
 AUTOCOMPLETE_CHOICES = 25
 _LINKLIKE = re.compile(r"https?://|www\.|arxiv|^\S*\d{4}\.\d|^[a-z-]+(\.[A-Z]{2})?/\d", re.I)
-
-
-def removed_reason(platform: Platform) -> str:
-    """The pause reason of a channel whose server or workspace removed paperwire."""
-    where = "server" if platform is Platform.DISCORD else "workspace"
-    return f"paperwire was removed from this {where}; add it again and the channel's posts resume"
 
 
 async def _no_defer(ephemeral: bool) -> None:
@@ -150,6 +146,31 @@ class ChatService:
         except (InvalidArxivId, PaperNotFound, SourceError):
             return None
         return await self._cards.card_for(stored.paper)
+
+    async def home(self, platform: Platform, workspace: str) -> Reply:
+        """What the App Home tab shows: how to use paperwire, and this workspace's channels
+        with subscriptions (and their queries)."""
+        lines: list[Line] = [
+            (plain("Look a paper up anywhere: "), code(LOOKUP_SPEC.examples[0])),
+            (plain("Get new papers in a channel: "), code(COMMANDS[0].examples[0])),
+            (plain(f"Everything else: /{GROUP} help"),),
+            (bold("Channels with subscriptions"),),
+        ]
+        subs = await self._store.list_subscriptions()
+        found = False
+        for dest in await self._store.list_destinations():
+            if dest.ref.platform is not platform or dest.ref.workspace != workspace:
+                continue
+            queries = [s.query for s in subs if s.destination_id == dest.id]
+            if not queries:
+                continue
+            found = True
+            paused = " (paused)" if dest.paused_reason else ""
+            lines.append((channel(dest.ref.channel), plain(f"{paused}: ")))
+            lines.extend((plain("    "), code(q)) for q in queries)
+        if not found:
+            lines.append((plain("none yet"),))
+        return Reply(title="paperwire", lines=tuple(lines))
 
     async def removed(
         self, platform: Platform, *, workspace: str | None = None, channels: Sequence[str] = ()

@@ -226,7 +226,19 @@ class DeliveryService:
         except PermanentPublishError as exc:
             # Stop this destination; its rows stay queued (nothing is lost) until a person
             # fixes the channel and resumes it.
-            log.warning("destination %s paused: %s", dest.ref, exc.reason)
+            if exc.workspace is not None:
+                count = await self._store.pause_destinations(
+                    dest.ref.platform, workspace=exc.workspace, reason=exc.reason
+                )
+                log.warning(
+                    "%s workspace %s: %d destinations paused: %s",
+                    dest.ref.platform.value,
+                    exc.workspace,
+                    count,
+                    exc.reason,
+                )
+            else:
+                log.warning("destination %s paused: %s", dest.ref, exc.reason)
             await self._store.update_destination(dest.id, paused_reason=exc.reason)
             await self._store.retry_delivery(
                 delivery.id, token, due_at=self._clock.now(), error=exc.reason

@@ -146,11 +146,16 @@ class CardRejected(PublishError):
 
 
 class PermanentPublishError(PublishError):
-    """The destination cannot take posts until a person fixes it; ``reason`` says why."""
+    """The destination cannot take posts until a person fixes it; ``reason`` says why.
 
-    def __init__(self, reason: str) -> None:
+    ``workspace``: the whole workspace lost paperwire (its token revoked, the app removed),
+    so every destination there pauses, not only this one.
+    """
+
+    def __init__(self, reason: str, *, workspace: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.workspace = workspace
 
 
 class PlatformRefused(PermanentPublishError):

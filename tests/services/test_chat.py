@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.adapters.db.store import SqlStore
-from bot.core.chat import ChatRequest, Reply, Style
+from bot.core.chat import ChatRequest, Reply, Style, removed_reason
 from bot.core.models import Author, DestinationRef, Paper, Platform
-from bot.services.chat import ChatService, removed_reason
+from bot.services.chat import ChatService
 from bot.services.lookup import LookupService
 from bot.services.ports import SourceUnavailable
 from bot.services.status import StatusService

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -32,6 +34,9 @@ __all__ = [
     "platform_state",
     "poll_state",
     "roundups",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
     "subscriptions",
     "summaries",
     "workspaces",
@@ -230,4 +235,14 @@ summaries = Table(
     Column("key_points", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_summaries_tier_created", "tier", "created_at"),
+)
+
+# Slack's OAuth installations (HTTP mode for many workspaces), in slack_sdk's own table
+# shapes so its SQLAlchemy stores read and write them; Alembic creates them with the rest.
+slack_installations = SQLAlchemyInstallationStore.build_installations_table(
+    metadata, "slack_installations"
+)
+slack_bots = SQLAlchemyInstallationStore.build_bots_table(metadata, "slack_bots")
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    metadata, "slack_oauth_states"
 )

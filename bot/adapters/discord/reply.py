@@ -63,8 +63,8 @@ def render_reply(reply: Reply) -> dict[str, Any]:
         if title:
             embed["title"] = title
         description = render_lines(reply.lines, room)
-        if description:
-            embed["description"] = description
+        if description or not title:  # Discord refuses an embed with nothing to show
+            embed["description"] = description or "…"
         payload["embeds"] = [embed]
     if reply.ephemeral:
         payload["flags"] = EPHEMERAL
@@ -106,6 +106,8 @@ def _blocks(lines: Iterable[Line]) -> Iterable[str]:
 
 
 def _span(span: Span) -> str:
+    if span.style is Style.CHANNEL:
+        return f"<#{span.text}>" if span.text.isdigit() else discord_escape(span.text)
     if span.style in (Style.CODE, Style.PRE):
         text = _literal(span.text).strip() or "·"
         return f"`{text}`"

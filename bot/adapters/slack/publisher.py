@@ -28,9 +28,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
+from bot.core.chat import removed_reason
 from bot.core.models import Card, DestinationRef, Platform
 from bot.services.ports import (
     CardRejected,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_API_URL",
+    "InstallationTokens",
     "SingleWorkspaceToken",
     "SlackPublisher",
     "SlackTokens",
@@ -104,6 +107,23 @@ class SingleWorkspaceToken:
 
     async def bot_token(self, team_id: str) -> SecretStr:
         return self._token
+
+
+class InstallationTokens:
+    """Bot tokens of the workspaces that installed paperwire (slack_sdk's installation store,
+    kept in paperwire's database in OAuth mode)."""
+
+    def __init__(self, store: AsyncInstallationStore) -> None:
+        self._store = store
+
+    def __repr__(self) -> str:
+        return "InstallationTokens(**********)"
+
+    async def bot_token(self, team_id: str) -> SecretStr:
+        bot = await self._store.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            raise PermanentPublishError(removed_reason(Platform.SLACK), workspace=team_id)
+        return SecretStr(bot.bot_token)
 
 
 class _CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
@@ -222,7 +242,7 @@ class SlackPublisher:
         try:
             response = await client.chat_postMessage(channel=ref.channel, token=token, **payload)
         except Exception as exc:
-            raise _translate(exc, posting=True) from exc
+            raise _translate(exc, posting=True, workspace=ref.workspace) from exc
         ts = str(response.get("ts") or "")
         if not ts:
             raise TransientPublishError(
@@ -246,7 +266,7 @@ class SlackPublisher:
                 token=token,
             )
         except Exception as exc:
-            raise _translate(exc, posting=False) from exc
+            raise _translate(exc, posting=False, workspace=ref.workspace) from exc
         for message in response.get("messages") or []:
             if _is_delivery_of(message, card, nonce):
                 ts = str(message["ts"])
@@ -291,10 +311,10 @@ def _seconds(value: Any) -> float | None:
         return None
 
 
-def _translate(exc: Exception, *, posting: bool) -> PublishError:
+def _translate(exc: Exception, *, posting: bool, workspace: str = "") -> PublishError:
     """A foreign failure as the ports' error (the token is never part of any message)."""
     if isinstance(exc, SlackApiError):
-        return _translate_api(exc, posting=posting)
+        return _translate_api(exc, posting=posting, workspace=workspace)
     if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
         return TransientPublishError(f"could not connect to Slack ({type(exc).__name__})")
     if isinstance(exc, TimeoutError):
@@ -306,7 +326,7 @@ def _translate(exc: Exception, *, posting: bool) -> PublishError:
     raise exc
 
 
-def _translate_api(exc: SlackApiError, *, posting: bool) -> PublishError:
+def _translate_api(exc: SlackApiError, *, posting: bool, workspace: str) -> PublishError:
     response = exc.response
     status = int(getattr(response, "status_code", 0) or 0)
     data = getattr(response, "data", None)
@@ -325,10 +345,8 @@ def _translate_api(exc: SlackApiError, *, posting: bool) -> PublishError:
     if error in _REASONS:
         return PermanentPublishError(_REASONS[error])
     if error in _TOKEN_ERRORS:
-        return PermanentPublishError(
-            f"Slack rejected paperwire's token for this workspace ({error}): the app was "
-            "removed or its token is no longer valid; reinstall it or set SLACK_BOT_TOKEN"
-        )
+        log.warning("Slack refused paperwire's token for workspace %s (%s)", workspace, error)
+        return PermanentPublishError(removed_reason(Platform.SLACK), workspace=workspace)
     if error == "missing_scope":
         needed = str(data.get("needed") or "chat:write") if isinstance(data, dict) else ""
         return PermanentPublishError(

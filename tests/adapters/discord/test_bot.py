@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from bot.adapters.db.engine import create_engine, upgrade
 from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.bot import DiscordGateway
-from bot.core.chat import COMMANDS
+from bot.core.chat import COMMANDS, removed_reason
 from bot.core.models import Author, DestinationRef, Paper, Platform
-from bot.services.chat import ChatService, removed_reason
+from bot.services.chat import ChatService
 from bot.services.lookup import LookupService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from bot.adapters.slack.publisher import SlackPublisher
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
 from bot.core.cards import build_card
+from bot.core.chat import removed_reason
 from bot.core.models import Author, Card, DestinationRef, Paper, Platform, Summary, Topic
 from bot.services.ports import CardRejected, PermanentPublishError, TransientPublishError
 from bot.settings import Settings
@@ -181,9 +182,6 @@ async def test_a_server_error_is_transient_maybe_posted_and_not_retried_blindly(
         (Fault.CHANNEL_NOT_FOUND, "", "(channel_not_found)"),
         (Fault.IS_ARCHIVED, "", "channel is archived (is_archived)"),
         (Fault.NOT_IN_CHANNEL, "", "not a member of this channel (not_in_channel)"),
-        (Fault.TOKEN_REVOKED, "", "token for this workspace (token_revoked)"),
-        (Fault.API_ERROR, "account_inactive", "(account_inactive)"),
-        (Fault.API_ERROR, "invalid_auth", "(invalid_auth)"),
         (Fault.API_ERROR, "missing_scope", "lacks a permission (missing_scope)"),
     ],
 )
@@ -199,6 +197,26 @@ async def test_a_lost_channel_or_token_is_permanent_with_a_readable_reason(
     assert "\n" not in caught.value.reason
     other = DestinationRef(Platform.SLACK, DEFAULT_TEAM, OTHER_CHANNEL)
     assert await publisher.publish(other, make_card(), nonce="pw-1-v1")  # others still work
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.TOKEN_REVOKED, ""),
+        (Fault.API_ERROR, "account_inactive"),
+        (Fault.API_ERROR, "invalid_auth"),
+    ],
+)
+async def test_a_lost_token_stops_the_whole_workspace(
+    fake: FakeSlack, publisher: SlackPublisher, fault: Fault, error: str
+) -> None:
+    fake.fail(fault, channel=CHANNEL, times=None, error=error or "internal_error")
+
+    with pytest.raises(PermanentPublishError) as caught:
+        await publisher.publish(REF, make_card(), nonce="pw-1-v1")
+
+    assert caught.value.workspace == REF.workspace  # every channel there, not only this one
+    assert caught.value.reason == removed_reason(Platform.SLACK)
 
 
 @pytest.mark.parametrize("error", ["invalid_blocks", "msg_too_long"])

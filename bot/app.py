@@ -56,7 +56,9 @@ __all__ = ["App", "SystemClock", "load_taxonomy", "open_app", "run_forever"]
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 7.0  # seconds jobs in flight get to finish at SIGTERM (orchestrators wait 10)
-_PACKAGED_TOPICS = Path(__file__).resolve().parents[1] / "config" / "topics.toml"
+# The default taxonomy, shipped inside the package (an installed wheel has no config/ folder);
+# config/topics.toml is the same file, for a team to copy and edit.
+_PACKAGED_TOPICS = Path(__file__).resolve().parent / "topics.toml"
 
 
 class SystemClock:

@@ -361,3 +361,11 @@ def test_the_anchor_prefilter_holds_for_any_case_variant(text: str) -> None:
     reference = _without_prefilter(taxonomy)
     fast = [score for score, _ in score_topics(taxonomy, text, text, ())]
     assert fast == [score for score, _ in score_topics(reference, text, text, ())]
+
+
+def test_the_packaged_default_is_the_shipped_config_file() -> None:
+    # bot/topics.toml is what an installed paperwire falls back to; config/topics.toml is the
+    # copy a team edits. They start out the same: `cp config/topics.toml bot/topics.toml`.
+    assert (REPO / "bot" / "topics.toml").read_bytes() == (
+        REPO / "config" / "topics.toml"
+    ).read_bytes()

@@ -130,14 +130,14 @@ async def test_a_paper_not_stored_is_acked_first_then_answered(http: World) -> N
     record = await http.fake.send_command(http.url, "/paper", "arXiv:2403.13043 [cs.CL] --private")
     assert record.status == 200
     assert record.ack is None  # an empty ack: the answer comes through the response_url
-    [answer] = await record.responses(1)
+    answer = (await record.responses(1))[0]
     assert answer["response_type"] == "ephemeral"
     assert answer["blocks"][0]["text"]["text"] == "Speculative decoding for language models"
 
 
 async def test_title_words_and_a_bad_id(http: World) -> None:
     found = await http.fake.send_command(http.url, "/paper", "speculative decoding")
-    [answer] = await found.responses(1)
+    answer = (await found.responses(1))[0]
     assert "Speculative decoding" in answer["blocks"][0]["text"]["text"]
     bad = await http.fake.send_command(http.url, "/paper", "2413.00001")
     assert bad.ack["response_type"] == "ephemeral"
@@ -146,20 +146,20 @@ async def test_title_words_and_a_bad_id(http: World) -> None:
 
 async def test_subscribing_needs_rights_and_a_bad_query_is_private(http: World) -> None:
     refused = await http.fake.send_command(http.url, "/papers", "subscribe cat:cs.CL")
-    [answer] = await refused.responses(1)
+    answer = (await refused.responses(1))[0]
     assert answer["response_type"] == "ephemeral"
     assert "workspace admins and owners" in answer["text"] or "admins" in str(answer)
     assert await http.store.list_subscriptions() == []
 
     bad = await http.fake.send_command(http.url, "/papers", "subscribe cat:cs.XX", user_id=ADMIN)
-    [answer] = await bad.responses(1)
+    answer = (await bad.responses(1))[0]
     assert answer["response_type"] == "ephemeral"
     assert "no such arXiv category cs.XX" in str(answer["blocks"])
 
     done = await http.fake.send_command(
         http.url, "/papers", "subscribe cat:cs.CL speculative", user_id=ADMIN
     )
-    [answer] = await done.responses(1)
+    answer = (await done.responses(1))[0]
     assert answer["response_type"] == "in_channel"
     [sub] = await http.store.list_subscriptions()
     assert sub.query == "cat:cs.CL speculative"
@@ -177,7 +177,7 @@ async def test_the_channel_creator_and_the_manager_group_may_manage(http: World)
     )
     assert (await grouped.responses(1))[0]["response_type"] == "in_channel"
     listing = await http.fake.send_command(http.url, "/papers", "list")
-    [answer] = await listing.responses(1)
+    answer = (await listing.responses(1))[0]
     assert "au:hinton" in str(answer["blocks"])
     assert "au:bengio" in str(answer["blocks"])
 

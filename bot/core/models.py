@@ -29,6 +29,10 @@ __all__ = [
     "PlatformState",
     "PollState",
     "Roundup",
+    "RoundupCandidate",
+    "RoundupEntry",
+    "RoundupKind",
+    "RoundupPeriod",
     "RoundupSection",
     "S2Signals",
     "Subscription",
@@ -327,18 +331,97 @@ class Delivery:
     sent_at: datetime | None = None
 
 
+class RoundupKind(StrEnum):
+    WEEKLY = "weekly"  # one ISO week, Monday to Sunday in the channel's time zone
+    DAILY = "daily"  # one calendar day in the channel's time zone
+
+
+@dataclass(frozen=True, slots=True)
+class RoundupPeriod:
+    """The stretch of time a roundup covers: local calendar days, and the UTC instants they span.
+
+    Built by ``bot.core.roundup.week_period`` and ``day_period``, which get daylight-saving
+    changes right (a week can be 167 or 169 hours long).
+    """
+
+    kind: RoundupKind
+    label: str  # "2026-W48" for a week, "2026-11-27" for a day
+    first_day: date  # local, inclusive
+    last_day: date  # local, inclusive
+    timezone: str  # IANA name
+    start: datetime  # UTC, inclusive: local midnight at the start of first_day
+    end: datetime  # UTC, exclusive: local midnight after last_day
+
+    def __post_init__(self) -> None:
+        require_utc(self.start, "RoundupPeriod.start")
+        require_utc(self.end, "RoundupPeriod.end")
+        if not self.start < self.end:
+            raise ValueError(f"a roundup period must end after it starts: {self.label}")
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class RoundupCandidate:
+    """A paper a channel received (or would have) in a period, with the signals that rank it."""
+
+    card: Card
+    matches: int  # how many of the channel's subscriptions matched it
+    first_seen: datetime  # when paperwire first saw the paper (UTC)
+    reactions: int = 0  # reactions the channel gave its posted card; 0 when unknown
+
+    def __post_init__(self) -> None:
+        require_utc(self.first_seen, "RoundupCandidate.first_seen")
+
+
+@dataclass(frozen=True, slots=True)
+class RoundupEntry:
+    """One paper as a roundup shows it: display text (cleaned, not escaped) and its signals."""
+
+    arxiv_id: str
+    version: int
+    title: str
+    authors_line: str
+    tldr: str  # one line
+    insights: tuple[str, ...]  # at most two key points, each adding something to the TL;DR
+    links: tuple[Link, ...]  # abstract, Hugging Face page and code, those that exist
+    upvotes: int | None
+    comments: int | None
+    matches: int
+    reactions: int
+    first_seen: datetime
+    score: float  # bot.core.roundup.score: higher ranks first
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.arxiv_id}v{self.version}"
+
+
 @dataclass(frozen=True, slots=True)
 class RoundupSection:
+    """The papers of one topic, best first."""
+
     topic: Topic
-    papers: tuple[Paper, ...]
+    entries: tuple[RoundupEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Roundup:
+    """A channel's best papers of a period, grouped by topic; no sections means none matched."""
+
     destination_id: int
-    week: str  # ISO week, YYYY-Www
+    period: RoundupPeriod
     sections: tuple[RoundupSection, ...]
-    total_candidates: int = 0
+    total_candidates: int = 0  # distinct papers considered, before the cap
+
+    @property
+    def paper_count(self) -> int:
+        return sum(len(section.entries) for section in self.sections)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.sections
 
 
 @dataclass(frozen=True, slots=True)

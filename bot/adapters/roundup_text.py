@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from bot.core.models import Roundup, RoundupEntry, Topic
+from bot.core.models import Roundup, RoundupEntry, RoundupKind, Topic
 from bot.core.roundup import (
     contents,
     empty_text,
@@ -35,7 +35,8 @@ def render_roundup_text(roundup: Roundup, *, width: int = 88) -> str:
     if roundup.is_empty:
         return f"{title} · {empty_text(roundup.period)}"
     wrap = textwrap.TextWrapper(width=width, break_long_words=False, break_on_hyphens=False)
-    lines = [f"{title} · {period_text(roundup.period)}"]
+    weekly = roundup.period.kind is RoundupKind.WEEKLY  # a digest's title names its day
+    lines = [f"{title} · {period_text(roundup.period)}" if weekly else title]
     tally = tally_text(roundup)
     lines.append(tally[0].upper() + tally[1:] + ".")
     lines.append("")

@@ -457,12 +457,14 @@ def _when(period: RoundupPeriod) -> str:
 
 
 def tally_text(roundup: Roundup) -> str:
-    """ "the top 15 of 42 papers this week", or "3 papers this week" when all are shown."""
+    """ "the top 15 of 42 papers this week", or "3 papers this week" when all are shown; a
+    digest's title names its day, so its tally does not ("the top 5 of 9 papers")."""
     shown, total = roundup.paper_count, max(roundup.total_candidates, roundup.paper_count)
     noun = "paper" if total == 1 else "papers"
+    when = " this week" if roundup.period.kind is RoundupKind.WEEKLY else ""
     if shown < total:
-        return f"the top {shown} of {total} {noun} {_when(roundup.period)}"
-    return f"{shown} {noun} {_when(roundup.period)}"
+        return f"the top {shown} of {total} {noun}{when}"
+    return f"{shown} {noun}{when}"
 
 
 def empty_text(period: RoundupPeriod) -> str:

@@ -29,12 +29,11 @@ from bot.core.models import (
     Roundup,
     RoundupCandidate,
     RoundupEntry,
-    RoundupPeriod,
     RoundupSection,
     Summary,
 )
 from bot.core.query import parse_query
-from bot.core.roundup import build_roundup, week_period
+from bot.core.roundup import build_roundup, day_period, week_period
 from bot.core.summarize import summarize
 from bot.core.topics import Taxonomy, classify, parse_taxonomy
 from tests.golden.papers import hostile_cards, raw_cards
@@ -139,7 +138,7 @@ def allowed_urls(roundup: Roundup) -> set[str]:
 
 # --- hostile roundups ----------------------------------------------------------------------
 
-_PERIOD: RoundupPeriod = week_period(WEEK, TIMEZONE)
+_PERIODS = st.sampled_from([week_period(WEEK, TIMEZONE), day_period("2026-06-12", TIMEZONE)])
 _MOMENTS = st.datetimes(
     min_value=datetime(2026, 6, 1), max_value=datetime(2026, 6, 20), timezones=st.just(UTC)
 )
@@ -171,7 +170,8 @@ def _built(draw: st.DrawFn) -> Roundup:
         for card in many
     ]
     cap = draw(st.integers(1, 60))
-    return build_roundup(candidates, _PERIOD, now=WEEK_NOW, cap=cap, destination_id=1)
+    period = draw(_PERIODS)
+    return build_roundup(candidates, period, now=WEEK_NOW, cap=cap, destination_id=1)
 
 
 def _raw_entry(card: Card, score: float) -> RoundupEntry:
@@ -205,7 +205,8 @@ def _raw(draw: st.DrawFn) -> Roundup:
         if chunk:
             entries = tuple(_raw_entry(card, 1.0) for card in chunk)
             sections.append(RoundupSection(chunk[0].topic, entries))
-    return Roundup(1, _PERIOD, tuple(sections), total_candidates=draw(st.integers(0, 10**6)))
+    total = draw(st.integers(0, 10**6))
+    return Roundup(1, draw(_PERIODS), tuple(sections), total_candidates=total)
 
 
 hostile_roundups: st.SearchStrategy[Roundup] = st.one_of(_built(), _raw())

@@ -82,8 +82,8 @@ def test_a_daily_digest_has_the_same_shape() -> None:
     candidate = RoundupCandidate(MINIMAX.card(), matches=1, first_seen=day.start)
     text = render_roundup_text(build_roundup([candidate], day, now=day.end))
     assert text.split("\n")[:4] == [
-        "📰 Daily digest · Fri 12 Jun 2026 · Fri 12 Jun 2026",
-        "1 paper on Fri 12 Jun 2026.",
+        "📰 Daily digest · Fri 12 Jun 2026",
+        "1 paper.",
         "",
         "Contents: 🧱 Architectures and attention (1)",
     ]

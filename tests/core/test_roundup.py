@@ -576,7 +576,7 @@ def test_period_text_and_title(period: RoundupPeriod, text: str, title: str) -> 
 def test_the_tally_says_how_many_of_how_many() -> None:
     day = day_period("2026-11-27", PARIS)
     one = build_roundup([cand("2606.00001")], day, now=day.end)
-    assert tally_text(one) == "1 paper on Fri 27 Nov 2026"
+    assert tally_text(one) == "1 paper"  # the digest's title names the day
     three = build_roundup([cand(f"2606.0000{i}") for i in range(3)], PERIOD, now=END)
     assert tally_text(three) == "3 papers this week"
 

@@ -142,7 +142,12 @@ def _topic_label(section: RoundupSection) -> str:
 
 
 def _header_embed(roundup: Roundup, title: str) -> dict[str, Any]:
-    lines = [f"**{period_text(roundup.period)}** · {tally_text(roundup)}", "", "**Contents**"]
+    tally = tally_text(roundup)
+    if roundup.period.kind is RoundupKind.WEEKLY:
+        first = f"**{period_text(roundup.period)}** · {tally}"
+    else:  # a digest's title names its day
+        first = tally[0].upper() + tally[1:]
+    lines = [first, "", "**Contents**"]
     budget = DESCRIPTION_LIMIT - _HEADER_RESERVE
     topics = [f"{_topic_label(section)} ({len(section.entries)})" for section in roundup.sections]
     shown = 0

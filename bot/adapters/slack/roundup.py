@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.slack.render import HEADER_LIMIT, MAX_BLOCKS, MESSAGE_LIMIT, SECTION_LIMIT
-from bot.core.models import Link, Roundup, RoundupEntry, RoundupSection
+from bot.core.models import Link, Roundup, RoundupEntry, RoundupKind, RoundupSection
 from bot.core.roundup import (
     MAX_INSIGHTS,
     empty_text,
@@ -152,7 +152,7 @@ def _header(roundup: Roundup, title: str, parts: int) -> dict[str, Any]:
     tally = tally_text(roundup)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(title, HEADER_LIMIT)},
-        {"type": "section", "text": _text(f"*{period_text(roundup.period)}* · {tally}")},
+        {"type": "section", "text": _text(_first_line(roundup, tally))},
     ]
     lines = ["*Contents*"]
     budget = SECTION_LIMIT - 200
@@ -175,6 +175,12 @@ def _header(roundup: Roundup, title: str, parts: int) -> dict[str, Any]:
     )
     fallback = f"{roundup_title(roundup)}: {tally}"
     return _message(roundup, 0, parts, fallback, blocks)
+
+
+def _first_line(roundup: Roundup, tally: str) -> str:
+    if roundup.period.kind is RoundupKind.WEEKLY:
+        return f"*{period_text(roundup.period)}* · {tally}"
+    return tally[0].upper() + tally[1:]  # a digest's title names its day
 
 
 # --- the sections --------------------------------------------------------------------------

@@ -277,6 +277,7 @@ def test_a_daily_digest_has_the_same_shape() -> None:
     rendered = render_discord_roundup(roundup)
     assert rendered.thread_name == "Digest 2026-06-12 · 1 paper"
     assert rendered.header["embeds"][0]["title"] == "📰 Daily digest · Fri 12 Jun 2026"
+    assert rendered.header["embeds"][0]["description"].startswith("1 paper\n\n**Contents**\n")
     assert len(rendered.sections) == 1
     assert discord_roundup_violations(rendered, roundup) == []
 

@@ -271,6 +271,7 @@ def test_a_daily_digest_has_the_same_shape() -> None:
     roundup = build_roundup([candidate], period, now=period.end)
     rendered = render_slack_roundup(roundup)
     assert rendered.header["blocks"][0]["text"]["text"] == "📰 Daily digest · Fri 12 Jun 2026"
+    assert rendered.header["blocks"][1]["text"]["text"] == "1 paper"
     assert len(rendered.sections) == 1
     assert slack_roundup_violations(rendered, roundup) == []
 

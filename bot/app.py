@@ -373,8 +373,10 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
-        # No new jobs; the ones in flight (a poll, posts) finish, within a bound.
+        # No new jobs; the ones in flight (a poll, posts) finish, within a bound, and rows
+        # claimed but not begun are handed back for the next start or another worker.
         scheduler.pause()
+        app.deliver.stop()
         if running:
             log.info("finishing %d jobs in flight before stopping", len(running))
             await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE)

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
 
     # --- delivery ----------------------------------------------------------------------------
     deliver_every_seconds: float = Field(default=10.0, gt=0)
+    # Posting pace per channel, at the platforms' documented limits (raise them only for a
+    # test server that allows more).
+    slack_channel_posts_per_second: float = Field(default=1.0, gt=0)
+    discord_channel_posts_per_5s: int = Field(default=5, ge=1)
     deliver_batch: int = Field(default=20, ge=1, le=500)
     claim_lease_seconds: float = Field(default=120.0, gt=0)
     default_timezone: str = "UTC"

@@ -8,12 +8,12 @@ retry-after); permanent ones pause the destination with the reason, shown in `pa
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.models import Card, Delivery, Destination, Platform
 from bot.services.cards import CardService
@@ -67,13 +67,18 @@ class DeliveryService:
         batch: int = 20,
         worker_id: str | None = None,
         health: PlatformHealthService | None = None,
+        concurrency: int = 64,
     ) -> None:
+        """``batch``: rows claimed at a time for one destination; ``concurrency``: how many
+        destinations are served at the same time."""
         self._store = store
         self._cards = cards
         self._publishers = publishers
         self._clock = clock
         self._lease = lease_seconds
-        self._batch = batch
+        self._per_destination = batch
+        self._concurrency = concurrency
+        self._stopping = False
         self._worker = worker_id or uuid.uuid4().hex[:12]
         self._health = health or PlatformHealthService(store, clock)
 
@@ -81,63 +86,85 @@ class DeliveryService:
         """Try paused platforms at the next batch (a restart may have fixed their token)."""
         await self._health.recheck()
 
+    def stop(self) -> None:
+        """Finish the posts in flight and claim nothing more (SIGTERM); rows claimed but not
+        begun are handed back at once, for the next worker or start."""
+        self._stopping = True
+
     async def run_once(self) -> DeliveryReport:
-        """Claim and handle one batch of due rows."""
+        """Deliver what is due now: every destination with due rows at the same time, each
+        destination's rows in order, one after the other (until none is due there)."""
         report = DeliveryReport()
-        token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+        if self._stopping:
+            return report
         paused = {p for p, s in (await self._health.states()).items() if s.paused}
-        claimed = await self._store.claim_deliveries(
-            now=self._clock.now(),
-            limit=self._batch,
-            lease_seconds=self._lease,
-            token=token,
-            platforms=list(self._publishers),
+        due = await self._store.due_destinations(
+            now=self._clock.now(), platforms=list(self._publishers), limit=self._concurrency
         )
-        down: set[Platform] = set()  # platforms that failed as a whole in this batch
-        destinations: dict[int, Destination | None] = {}
-        cards: dict[tuple[str, int], Card] = {}  # one card per paper version in a batch
-        # One read for every paper of the batch (a paper often goes to many channels).
-        papers = await self._store.get_papers(sorted({d.arxiv_id for d in claimed}))
-        for delivery in claimed:
-            if delivery.destination_id not in destinations:
-                destinations[delivery.destination_id] = await self._store.get_destination_by_id(
-                    delivery.destination_id
-                )
-            dest = destinations[delivery.destination_id]
-            if dest is None or dest.paused_reason is not None or dest.ref.platform in down:
-                # Paused in this batch: hand the row back as it was, to go when resumed (an
-                # in-doubt row stays in doubt).
-                what = (
-                    "platform" if dest is not None and dest.ref.platform in down else "destination"
-                )
-                await self._store.retry_delivery(
-                    delivery.id,
-                    token,
-                    due_at=self._clock.now(),
-                    error=f"{what} paused",
-                    maybe_posted=delivery.in_doubt,
-                )
-                continue
-            stored = papers.get(delivery.arxiv_id)
-            if stored is None:  # pragma: no cover - the foreign key makes this impossible
-                await self._store.fail_delivery(delivery.id, token, error="paper missing")
-                report.failed += 1
-                continue
-            key = (stored.paper.arxiv_id, stored.paper.version)
-            if key not in cards:
-                cards[key] = await self._cards.card_for(stored.paper)
-            try:
-                reason = await self._deliver(delivery, dest, cards[key], token, report)
-            except (PlatformUnavailable, PlatformRefused) as exc:
-                down.add(exc.platform)
-                await self._platform_down(exc, delivery, token, report)
-                continue
-            if reason is not None:
-                destinations[dest.id] = dataclasses.replace(dest, paused_reason=reason)
-            elif dest.ref.platform in paused:
-                paused.discard(dest.ref.platform)
-                await self._health.up(dest.ref.platform)
+        down: set[Platform] = set()  # platforms that failed as a whole in this run
+        await asyncio.gather(*(self._serve(dest_id, report, paused, down) for dest_id in due))
         return report
+
+    async def _serve(
+        self, dest_id: int, report: DeliveryReport, paused: set[Platform], down: set[Platform]
+    ) -> None:
+        """One destination's due rows, in order, a few claimed at a time. A row that must wait
+        (a rate limit, a failure) stops the destination for this run, so nothing posted after
+        it overtakes it; the rest of its claim is handed back untouched."""
+        while not self._stopping:
+            token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+            claimed = await self._store.claim_deliveries(
+                now=self._clock.now(),
+                limit=self._per_destination,
+                lease_seconds=self._lease,
+                token=token,
+                platforms=list(self._publishers),
+                destination_ids=[dest_id],
+            )
+            if not claimed:
+                return
+            dest = await self._store.get_destination_by_id(dest_id)
+            papers = await self._store.get_papers(sorted({d.arxiv_id for d in claimed}))
+            for index, delivery in enumerate(claimed):
+                stop = self._stopping or dest is None or dest.paused_reason is not None
+                if stop or (dest is not None and dest.ref.platform in down):
+                    await self._hand_back(claimed[index:], token, "not posted yet")
+                    return
+                assert dest is not None
+                stored = papers.get(delivery.arxiv_id)
+                if stored is None:  # pragma: no cover - the foreign key makes this impossible
+                    await self._store.fail_delivery(delivery.id, token, error="paper missing")
+                    report.failed += 1
+                    continue
+                card = await self._cards.card_for(stored.paper)
+                try:
+                    outcome = await self._deliver(delivery, dest, card, token, report)
+                except (PlatformUnavailable, PlatformRefused) as exc:
+                    down.add(exc.platform)
+                    await self._platform_down(exc, delivery, token, report)
+                    await self._hand_back(claimed[index + 1 :], token, "platform paused")
+                    return
+                if outcome is not None:  # paused, or must wait: the rest waits as long
+                    why, until = outcome
+                    await self._hand_back(claimed[index + 1 :], token, why, due_at=until)
+                    return
+                if dest.ref.platform in paused:
+                    paused.discard(dest.ref.platform)
+                    await self._health.up(dest.ref.platform)
+
+    async def _hand_back(
+        self, rows: Sequence[Delivery], token: str, why: str, *, due_at: datetime | None = None
+    ) -> None:
+        """Return claimed rows untouched (an in-doubt row stays in doubt), due at ``due_at``
+        (now by default): never before a row of the channel that waits ahead of them."""
+        for delivery in rows:
+            await self._store.retry_delivery(
+                delivery.id,
+                token,
+                due_at=due_at or self._clock.now(),
+                error=why,
+                maybe_posted=delivery.in_doubt,
+            )
 
     async def _platform_down(
         self,
@@ -186,8 +213,10 @@ class DeliveryService:
         card: Card,
         token: str,
         report: DeliveryReport,
-    ) -> str | None:
-        """Handle one claimed row; return the reason when the destination had to be paused."""
+    ) -> tuple[str, datetime] | None:
+        """Handle one claimed row; None when it is done (posted, or failed for good), else why
+        the destination's next rows must wait, and until when (it was paused, or this row is
+        retried later)."""
         # Claims only cover platforms we have a publisher for.
         publisher = self._publishers[dest.ref.platform]
         nonce = f"pw-{delivery.id}-v{delivery.version}"
@@ -209,15 +238,16 @@ class DeliveryService:
             log.warning(
                 "delivery %s to %s: %s; retrying in %.0f s", delivery.id, dest.ref, exc, delay
             )
+            retry_at = self._clock.now() + timedelta(seconds=delay)
             await self._store.retry_delivery(
                 delivery.id,
                 token,
-                due_at=self._clock.now() + timedelta(seconds=delay),
+                due_at=retry_at,
                 error=str(exc),
                 maybe_posted=exc.maybe_posted or delivery.in_doubt,
             )
             report.retried += 1
-            return None
+            return "waiting for an earlier card of this channel", retry_at
         except CardRejected as exc:
             log.warning("delivery %s to %s: card refused: %s", delivery.id, dest.ref, exc)
             await self._store.fail_delivery(delivery.id, token, error=str(exc))
@@ -245,7 +275,7 @@ class DeliveryService:
             )
             report.failed += 1
             report.paused.append(f"{dest.ref}: {exc.reason}")
-            return exc.reason
+            return exc.reason, self._clock.now()
         if not await self._store.confirm_delivery(
             delivery.id, token, message_id=message_id, now=self._clock.now()
         ):

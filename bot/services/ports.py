@@ -376,8 +376,17 @@ class Store(Protocol):
         lease_seconds: float,
         token: str,
         platforms: Collection[Platform] | None = None,
+        destination_ids: Collection[int] | None = None,
     ) -> list[Delivery]:
-        """Due rows of destinations on ``platforms`` (None: all), skipping paused platforms."""
+        """Due rows of destinations on ``platforms`` (None: all), skipping paused platforms;
+        only of ``destination_ids`` when given. Oldest due first."""
+        ...
+
+    async def due_destinations(
+        self, *, now: datetime, platforms: Collection[Platform] | None = None, limit: int
+    ) -> list[int]:
+        """Destinations with rows due now that no one is sending to (claimable), longest
+        waiting first."""
         ...
 
     async def confirm_delivery(

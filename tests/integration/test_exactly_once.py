@@ -97,6 +97,9 @@ def _worker_env(url: str, fake: FakeSlack) -> dict[str, str]:
             "PAPERWIRE_CLAIM_LEASE_SECONDS": "1.5",
             "PAPERWIRE_DELIVER_BATCH": "10",
             "PAPERWIRE_HTTP_TIMEOUT_SECONDS": "5",
+            # The fake takes posts as fast as they come; pacing to Slack's 1 a second per
+            # channel would only make this test slow.
+            "PAPERWIRE_SLACK_CHANNEL_POSTS_PER_SECOND": "10000",
         }
     )
     return env

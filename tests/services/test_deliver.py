@@ -6,6 +6,7 @@ ports (a publisher that records posts, a listing source that serves what the tes
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ import pytest
 from bot.adapters.db.store import SqlStore
 from bot.core.models import (
     Author,
+    Card,
     DeliveryMode,
     DestinationRef,
     DestinationSettings,
@@ -183,6 +185,46 @@ async def test_transient_errors_back_off_as_the_platform_asks(world: World) -> N
     world.clock.advance(seconds=backoff_seconds(2))
     await world.deliver.drain()
     assert world.publisher.posted_ids() == ["2611.00001"]
+
+
+async def test_a_card_that_must_wait_keeps_the_channels_order(world: World) -> None:
+    await world.subs.add(CONSOLE, "cat:cs.CL")
+    world.publisher.faults.append(TransientPublishError("429", retry_after=30.0))
+    await world.cycle(
+        paper("2611.00001", "First paper"),
+        paper("2611.00002", "Second paper"),
+        paper("2611.00003", "Third paper"),
+    )
+    assert world.publisher.posted_ids() == []  # nothing overtakes the card that waits
+    world.clock.advance(seconds=30)
+    await world.deliver.drain()
+    assert world.publisher.posted_ids() == ["2611.00001", "2611.00002", "2611.00003"]
+
+
+async def test_channels_are_served_at_the_same_time(world: World) -> None:
+    await world.subs.add(CONSOLE, "cat:cs.CL")
+    await world.subs.add(DISCORD, "cat:cs.CL")
+    world.listing.serve(paper("2611.00001", "One paper"))
+    await world.ingest.poll("arxiv")
+    gate = asyncio.Event()
+    in_flight = 0
+    most = 0
+    real_publish = world.publisher.publish
+
+    async def slow_publish(ref: DestinationRef, card: Card, *, nonce: str) -> str:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        if most == 2:
+            gate.set()
+        await asyncio.wait_for(gate.wait(), 5)  # each waits until both are posting at once
+        in_flight -= 1
+        return await real_publish(ref, card, nonce=nonce)
+
+    world.publisher.publish = slow_publish  # type: ignore[method-assign]
+    await world.deliver.drain()
+    assert most == 2
+    assert sorted(p.ref.platform.value for p in world.publisher.posts) == ["console", "discord"]
 
 
 async def test_a_missing_channel_pauses_the_destination_and_says_why(world: World) -> None:

@@ -665,20 +665,8 @@ class SqlStore:
             written += (await conn.execute(reopen)).rowcount
         return written
 
-    async def claim_deliveries(
-        self,
-        *,
-        now: datetime,
-        limit: int,
-        lease_seconds: float,
-        token: str,
-        platforms: Collection[Platform] | None = None,
-    ) -> list[Delivery]:
-        """Claim up to ``limit`` due rows for a lease; expired claims come back in doubt.
-
-        Only destinations on ``platforms`` (None: every platform), and none on a platform
-        paused until later (its token refused, or out of reach).
-        """
+    def _claimable(self, now: datetime, platforms: Collection[Platform] | None) -> list[Any]:
+        """The conditions of a row that may be claimed now (see claim_deliveries)."""
         due = or_(
             and_(deliveries.c.status == DeliveryStatus.PENDING.value, deliveries.c.due_at <= now),
             and_(
@@ -689,17 +677,10 @@ class SqlStore:
         down = select(platform_state.c.platform).where(
             platform_state.c.paused_reason.is_not(None), platform_state.c.retry_at > now
         )
-        paused = select(destinations.c.id).where(
-            or_(destinations.c.paused_reason.is_not(None), destinations.c.platform.in_(down))
-        )
+        stopped = [destinations.c.paused_reason.is_not(None), destinations.c.platform.in_(down)]
         if platforms is not None:
-            paused = select(destinations.c.id).where(
-                or_(
-                    destinations.c.paused_reason.is_not(None),
-                    destinations.c.platform.in_(down),
-                    destinations.c.platform.not_in([p.value for p in platforms]),
-                )
-            )
+            stopped.append(destinations.c.platform.not_in([p.value for p in platforms]))
+        paused = select(destinations.c.id).where(or_(*stopped))
         # A destination with a live claim elsewhere waits: one sender per channel at a time
         # keeps the channel's order and, after a crash, lets the in-doubt rows (the oldest)
         # be checked before anything newer is posted there.
@@ -707,13 +688,47 @@ class SqlStore:
             deliveries.c.status == DeliveryStatus.CLAIMED.value,
             deliveries.c.claimed_until >= now,
         )
+        return [
+            due,
+            deliveries.c.destination_id.not_in(paused),
+            deliveries.c.destination_id.not_in(busy),
+        ]
+
+    async def due_destinations(
+        self, *, now: datetime, platforms: Collection[Platform] | None = None, limit: int
+    ) -> list[int]:
+        stmt = (
+            select(deliveries.c.destination_id, func.min(deliveries.c.due_at).label("first"))
+            .where(*self._claimable(now, platforms))
+            .group_by(deliveries.c.destination_id)
+            .order_by("first", deliveries.c.destination_id)
+            .limit(limit)
+        )
+        async with reading(self._engine) as conn:
+            return [int(row[0]) for row in (await conn.execute(stmt)).all()]
+
+    async def claim_deliveries(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        token: str,
+        platforms: Collection[Platform] | None = None,
+        destination_ids: Collection[int] | None = None,
+    ) -> list[Delivery]:
+        """Claim up to ``limit`` due rows for a lease; expired claims come back in doubt.
+
+        Only destinations on ``platforms`` (None: every platform), and none on a platform
+        paused until later (its token refused, or out of reach); only ``destination_ids``
+        when given.
+        """
+        where = self._claimable(now, platforms)
+        if destination_ids is not None:
+            where.append(deliveries.c.destination_id.in_(list(destination_ids)))
         pick = (
             select(deliveries)
-            .where(
-                due,
-                deliveries.c.destination_id.not_in(paused),
-                deliveries.c.destination_id.not_in(busy),
-            )
+            .where(*where)
             .order_by(deliveries.c.due_at, deliveries.c.id)
             .limit(limit)
         )

@@ -36,6 +36,7 @@ from discord.http import HTTPClient, Route
 from pydantic import SecretStr
 
 from bot.adapters.discord.render import render_discord
+from bot.adapters.pacing import Window
 from bot.core.models import Card, DestinationRef, Platform
 from bot.services.ports import (
     CardRejected,
@@ -58,6 +59,8 @@ NONCE_LENGTH = 25  # Discord's limit on a message nonce
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_RETRY_WAIT = 10.0
 DEFAULT_HISTORY_LIMIT = 50
+GLOBAL_RATE = (50, 1.0)  # requests per second, for the whole bot
+CHANNEL_RATE = (5, 5.0)  # messages per 5 seconds, per channel
 
 # Statuses discord.py retries by itself, sleeping 1 + 2 * tries seconds before each retry.
 _RETRIED_SERVER_ERRORS = frozenset({500, 502, 504, 524})
@@ -134,6 +137,7 @@ class DiscordPublisher:
         timeout: float = DEFAULT_TIMEOUT,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
+        channel_posts: int = CHANNEL_RATE[0],
     ) -> None:
         """``timeout``: connect and read timeout of each request (also the login's whole
         budget); ``max_retry_wait``: the most discord.py may sleep on 429s and 5xx within one
@@ -154,6 +158,9 @@ class DiscordPublisher:
         self._http: _RebasedHTTPClient | None = None
         self._bot_id: str | None = None
         self._opening = asyncio.Lock()
+        # Paced to Discord's documented limits before it has to answer 429.
+        self._global = Window(GLOBAL_RATE[0], GLOBAL_RATE[1])
+        self._per_channel = Window(channel_posts, CHANNEL_RATE[1])
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DiscordPublisher:
@@ -163,6 +170,7 @@ class DiscordPublisher:
         options: dict[str, Any] = {
             "api_url": settings.discord_api_url,
             "timeout": settings.http_timeout_seconds,
+            "channel_posts": settings.discord_channel_posts_per_5s,
             **overrides,
         }
         return cls(settings.discord_token, **options)
@@ -231,6 +239,7 @@ class DiscordPublisher:
         payload["nonce"] = discord_nonce(nonce)
         payload["enforce_nonce"] = True
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=ref.channel)
+        await self._per_channel.acquire(ref.channel)  # Discord: 5 messages in 5 s a channel
         data = await self._request(route, posting=True, json=payload)
         message_id = str(data["id"])
         log.info("posted %s to %s as message %s", card.versioned_id, ref, message_id)
@@ -284,6 +293,7 @@ class DiscordPublisher:
             await self.open()
         http = self._http
         assert http is not None
+        await self._global.acquire()  # Discord: 50 requests a second for the whole bot
         exchange = _Exchange(posting=posting)
 
         async def on_response(response: aiohttp.ClientResponse) -> None:

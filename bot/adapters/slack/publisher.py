@@ -31,6 +31,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.pacing import Window
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
 from bot.core.chat import removed_reason
 from bot.core.models import Card, DestinationRef, Platform
@@ -58,6 +59,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_RETRY_WAIT = 10.0
 DEFAULT_HISTORY_LIMIT = 50
+CHANNEL_RATE = 1.0  # chat.postMessage: about one message a second per channel
 
 # Slack error codes (https://docs.slack.dev/reference/methods/chat.postMessage), by meaning.
 _RATE_LIMITED = frozenset({"ratelimited", "rate_limited", "message_limit_exceeded"})
@@ -160,10 +162,12 @@ class SlackPublisher:
         timeout: float = DEFAULT_TIMEOUT,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
+        posts_per_second: float = CHANNEL_RATE,
     ) -> None:
         """``timeout``: connect and read timeout of each request; ``max_retry_wait``: the
         longest Retry-After slack_sdk may sleep on before the 429 is handed back;
-        ``history_limit``: how many recent messages ``find_existing`` reads.
+        ``history_limit``: how many recent messages ``find_existing`` reads;
+        ``posts_per_second``: the pace of posts to one channel.
         """
         if not 1 <= history_limit <= 999:
             raise ValueError("history_limit must be between 1 and 999 (Slack's page size)")
@@ -176,6 +180,7 @@ class SlackPublisher:
         self._history_limit = history_limit
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        self._per_channel = Window(1, 1.0 / posts_per_second)
 
     @classmethod
     def from_settings(
@@ -189,6 +194,7 @@ class SlackPublisher:
         options: dict[str, Any] = {
             "api_url": settings.slack_api_url,
             "timeout": settings.http_timeout_seconds,
+            "posts_per_second": settings.slack_channel_posts_per_second,
             **overrides,
         }
         return cls(tokens, **options)
@@ -239,6 +245,7 @@ class SlackPublisher:
         metadata = dict(payload.get("metadata") or {})
         metadata["event_payload"] = {**(metadata.get("event_payload") or {}), "nonce": nonce}
         payload["metadata"] = metadata
+        await self._per_channel.acquire(f"{ref.workspace}/{ref.channel}")  # ~1 a second
         try:
             response = await client.chat_postMessage(channel=ref.channel, token=token, **payload)
         except Exception as exc:

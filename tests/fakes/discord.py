@@ -6,7 +6,12 @@ REST (under ``/api/v10``). Channel posts: ``POST /channels/{id}/messages`` and
 ``GET /channels/{id}/messages?limit=N`` store messages per channel (snowflake ids, newest
 first on read), honour ``nonce`` with ``enforce_nonce`` like Discord does, count every post
 and inject faults on demand; channels spring into existence on first use, and
-``fail(Fault.UNKNOWN_CHANNEL, channel=..., times=None)`` makes one disappear. The bot's own
+``fail(Fault.UNKNOWN_CHANNEL, channel=..., times=None)`` makes one disappear. One message:
+``GET /channels/{id}/messages/{message_id}`` (with its ``reactions`` once ``react`` gave it
+some). Threads: ``POST /channels/{id}/messages/{message_id}/threads`` starts a public thread
+(type 11) from a message; as on Discord the thread's id is the message's, a second thread
+from the same message gets 400 160004, and the thread is a channel of its own (posts, history,
+``GET /channels/{thread_id}``, ``messages(thread_id)``). The bot's own
 calls: ``GET /users/@me``, ``GET /oauth2/applications/@me`` (and ``/applications/@me``),
 ``GET /gateway`` and ``/gateway/bot``, ``GET /channels/{id}``, command sync (``PUT``,
 ``GET``, ``POST`` and ``DELETE`` of ``/applications/{app}/commands`` and
@@ -20,7 +25,9 @@ Discord's rules a bot can get wrong are enforced: a callback comes within
 follow-ups and edits work for ``interaction_token_ttl`` (15 minutes), and every message body
 (channel post, callback, follow-up, edit) goes through ``validate_message``: Discord's
 length, count and shape limits, answered with 400 50035 and errors nested by field path.
-Nothing is rate-limited unless a fault or ``channel_rate`` says so.
+Nothing is rate-limited unless a fault or ``channel_rate`` says so. A guild's
+``bot_permissions`` govern threads: starting one needs Create Public Threads, posting in one
+Send Messages in Threads (403 50013 without).
 
 Gateway (``tests/fakes/discord_gateway.py``): ``gateway_url`` (``ws://.../gateway``).
 
@@ -104,6 +111,7 @@ __all__ = [
     "validate_choices",
     "validate_commands",
     "validate_message",
+    "validate_thread",
 ]
 
 T = TypeVar("T")
@@ -161,6 +169,7 @@ LOADING = 1 << 7
 SUPPRESS_NOTIFICATIONS = 1 << 12
 IS_VOICE_MESSAGE = 1 << 13
 IS_COMPONENTS_V2 = 1 << 15
+HAS_THREAD = 1 << 5  # set by Discord on a message a thread was started from
 _CHANNEL_POST_FLAGS = SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_VOICE_MESSAGE
 _INTERACTION_FLAGS = SUPPRESS_EMBEDS | EPHEMERAL | SUPPRESS_NOTIFICATIONS
 
@@ -176,8 +185,12 @@ _CALLBACKS_FOR = {
     APPLICATION_COMMAND_AUTOCOMPLETE: (APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,),
 }
 _CHAT_INPUT_REPLY = 20  # message type of a slash command's reply
+PUBLIC_THREAD = 11  # channel type
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)  # minutes a thread may idle before it archives
 
-Route = Literal["post", "history", "any", "callback", "webhook"]
+Route = Literal["post", "history", "message", "thread", "any", "callback", "webhook"]
+# The routes of a channel's messages, all of which "any" covers.
+_CHANNEL_ROUTES: tuple[Route, ...] = ("post", "history", "message", "thread")
 
 
 class Fault(StrEnum):
@@ -202,6 +215,7 @@ class _Rule:
     route: Route
     remaining: int | None  # None: until cleared
     retry_after: float
+    skip: int = 0  # matching requests still to let through before the fault starts
 
 
 @dataclass
@@ -213,7 +227,7 @@ class RecordedRequest:
     started: float  # time.monotonic() on arrival
     status: int | None = None  # None while unanswered (or never answered: a stall)
     fault: Fault | None = None
-    kind: str = ""  # "post", "history", "callback", "webhook", "commands" or ""
+    kind: str = ""  # "post", "history", "message", "thread", "callback", "webhook", "commands"
 
 
 @dataclass
@@ -221,6 +235,19 @@ class _Message:
     data: dict[str, Any]
     nonce: str | None
     created: float  # time.monotonic(), for the enforce_nonce window
+
+
+@dataclass
+class _Thread:
+    """A public thread started from a message: a channel whose id is that message's."""
+
+    id: str
+    parent_id: str
+    guild_id: str | None  # None: its parent is a channel the fake made up on first use
+    name: str
+    auto_archive_duration: int
+    rate_limit_per_user: int
+    created: str  # ISO timestamp
 
 
 @dataclass
@@ -267,6 +294,8 @@ class _State:
     windows: dict[str, _Window] = field(default_factory=dict)
     guilds: dict[str, _Guild] = field(default_factory=dict)
     commands: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
+    threads: dict[str, _Thread] = field(default_factory=dict)  # id -> thread, oldest first
+    message_ids: set[str] = field(default_factory=set)  # every message's, to tell from channels
     last_id: int = 0
 
 
@@ -763,6 +792,38 @@ def _check_mentions(mentions: Any) -> FormProblem | None:
     return None
 
 
+def validate_thread(body: Any) -> FormProblem | None:
+    """Discord's rules for starting a thread from a message: a name of 1 to 100 characters,
+    ``auto_archive_duration`` (when given) one of 60, 1440, 4320 or 10080 minutes, and a slow
+    mode (``rate_limit_per_user``) of 0 to 21600 seconds or null. None when it passes."""
+    if not isinstance(body, dict):
+        return FormProblem((), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+    name = body.get("name")
+    if name is None:
+        return _required(("name",))
+    if not isinstance(name, str):
+        return FormProblem(
+            ("name",), "BASE_TYPE_STRING", "Could not interpret the value as string."
+        )
+    if not name.strip() or len(name) > 100:
+        return _bad_length(("name",), 1, 100)
+    duration = body.get("auto_archive_duration")
+    if duration is not None and (isinstance(duration, bool) or duration not in ARCHIVE_DURATIONS):
+        return FormProblem(
+            ("auto_archive_duration",),
+            "BASE_TYPE_CHOICES",
+            f"Value must be one of {{{', '.join(map(str, ARCHIVE_DURATIONS))}}}.",
+        )
+    slow = body.get("rate_limit_per_user")
+    if slow is not None and (
+        isinstance(slow, bool) or not isinstance(slow, int) or not 0 <= slow <= 21600
+    ):
+        return FormProblem(
+            ("rate_limit_per_user",), "NUMBER_TYPE_MAX", "int value should be <= 21600."
+        )
+    return None
+
+
 def validate_choices(data: Any, option_type: int) -> FormProblem | None:
     """An autocomplete result: at most 25 choices, names of 1-100 characters, values of the
     option's type (strings up to 100 characters)."""
@@ -1121,12 +1182,21 @@ class FakeDiscord(LoopbackServer):
         times: int | None = 1,
         retry_after: float = 1.0,
         route: Route = "post",
+        after: int = 0,
     ) -> None:
-        """The next ``times`` matching requests (None: all, until cleared) get ``fault``.
-        ``route``: "post", "history" or "any" (both) of channel messages; "callback" for
-        interaction callbacks; "webhook" for follow-ups and the original response."""
+        """The next ``times`` matching requests (None: all, until cleared) get ``fault``,
+        once ``after`` matching requests have gone through untouched.
+
+        ``route``: of a channel's messages, "post", "history", "message" (GET one) or
+        "thread" (start one from a message), or "any" (all four); "callback" for interaction
+        callbacks; "webhook" for follow-ups and the original response. ``channel`` matches
+        that channel and the threads started in it, so ``fail(Fault.DROP_AFTER_POST,
+        channel=C, after=2)`` lets a header and one thread post through and cuts the next.
+        """
+        if after < 0:
+            raise ValueError("after counts requests to let through: 0 or more")
         with self._lock:
-            self._state.rules.append(_Rule(fault, channel, route, times, retry_after))
+            self._state.rules.append(_Rule(fault, channel, route, times, retry_after, after))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -1151,6 +1221,42 @@ class FakeDiscord(LoopbackServer):
                 _Message(message, None, time.monotonic())
             )
             return str(message["id"])
+
+    def react(
+        self, channel_id: str, message_id: str, emoji: str = "\N{THUMBS UP SIGN}", count: int = 1
+    ) -> None:
+        """People react to a stored message: ``count`` more reactions of ``emoji`` (a unicode
+        emoji, or a custom one as ``name:id``). Reading the message then shows them."""
+        if count < 1:
+            raise ValueError("count is how many people react: 1 or more")
+        name, _, emoji_id = emoji.partition(":")
+        wanted: dict[str, Any] = {"id": emoji_id or None, "name": name}
+        with self._lock:
+            stored = self._find_message(str(channel_id), str(message_id))
+            if stored is None:
+                raise LookupError(
+                    f"no message {message_id} in channel {channel_id}: react to one the fake "
+                    "stored (a post, or add_message)"
+                )
+            # Replaced whole, never changed in place: a reader may be serialising the old list.
+            reactions = [dict(r) for r in stored.data.get("reactions") or []]
+            same = next((r for r in reactions if _same_emoji(r["emoji"], wanted)), None)
+            if same is None:
+                reactions.append(_reaction(wanted, count))
+            else:
+                reactions[reactions.index(same)] = _reaction(same["emoji"], same["count"] + count)
+            stored.data["reactions"] = reactions
+
+    def threads(self, channel_id: str | None = None) -> dict[str, str]:
+        """The threads started in a channel (every channel: None), id -> name, oldest first.
+        A thread's id is the id of the message it was started from; its messages are
+        ``messages(thread_id)``."""
+        with self._lock:
+            return {
+                t.id: t.name
+                for t in self._state.threads.values()
+                if channel_id is None or t.parent_id == channel_id
+            }
 
     # --- guilds -------------------------------------------------------------------------------
 
@@ -1682,8 +1788,9 @@ class FakeDiscord(LoopbackServer):
             return self._state.posts.get(channel, 0)
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Stored messages, oldest first (as a POST answer shows them, nonce included).
-        Non-ephemeral interaction replies and follow-ups are here too (type 20)."""
+        """Stored messages, oldest first (as a POST answer shows them, nonce included), of a
+        channel or a thread (its id), or of all of them (None). Non-ephemeral interaction
+        replies and follow-ups are here too (type 20)."""
         with self._lock:
             found = [
                 copy.deepcopy(m.data)
@@ -1695,13 +1802,18 @@ class FakeDiscord(LoopbackServer):
 
     def card_ids(self, channel: str | None = None) -> list[str]:
         """The versioned arXiv id of each card the bot posted to a channel (from the embed
-        footer), in order; interaction replies (type 20) are not posts and are left out.
+        footer), in order; interaction replies (type 20) are not posts and are left out, and
+        so are messages in threads: cards go to channels, a thread holds a roundup's sections.
 
         A card posted twice appears twice: ``Counter(fake.card_ids())`` finds duplicates.
         """
+        with self._lock:
+            threads = set(self._state.threads)
         ids = []
         for message in self.messages(channel):
             if message["author"]["id"] != BOT_USER_ID or message.get("type") == _CHAT_INPUT_REPLY:
+                continue
+            if message["channel_id"] in threads:
                 continue
             for embed in message.get("embeds", []):
                 footer = str((embed.get("footer") or {}).get("text", ""))
@@ -1735,9 +1847,14 @@ class FakeDiscord(LoopbackServer):
         body, files = await _read_body(request)
         parts = path.removeprefix(API_PREFIX).strip("/").split("/")
         kind, channel = "", None
-        if len(parts) == 3 and parts[0] == "channels" and parts[2] == "messages":
+        if len(parts) >= 3 and parts[0] == "channels" and parts[2] == "messages":
             channel = parts[1]
-            kind = {"POST": "post", "GET": "history"}.get(request.method, "")
+            if len(parts) == 3:
+                kind = {"POST": "post", "GET": "history"}.get(request.method, "")
+            elif len(parts) == 4 and request.method == "GET":
+                kind = "message"
+            elif len(parts) == 5 and parts[4] == "threads" and request.method == "POST":
+                kind = "thread"
         elif parts[0] == "interactions":
             kind = "callback"
         elif parts[0] == "webhooks":
@@ -1796,9 +1913,9 @@ class FakeDiscord(LoopbackServer):
         if method == "GET" and len(parts) == 2 and parts[0] == "channels":
             return self._get_channel(parts[1])
         channel = record.channel
-        if channel is None or record.kind not in ("post", "history"):
+        kind = next((k for k in _CHANNEL_ROUTES if k == record.kind), None)
+        if channel is None or kind is None:
             return _error(404, 0, "404: Not Found")
-        kind: Route = "post" if record.kind == "post" else "history"
         rule = self._take_rule(channel, kind)
         if rule is not None:
             record.fault = rule.fault
@@ -1807,16 +1924,27 @@ class FakeDiscord(LoopbackServer):
                 return answer
         if self._removed_channel(channel):
             return _error(403, 50001, "Missing Access")
+        if self._message_not_channel(channel):
+            return _error(404, 10003, "Unknown Channel")
         if kind == "history":
             return self._history(request, channel)
+        if kind == "message":
+            return self._get_message(channel, parts[3])
+        if kind == "thread":
+            return await self._start_thread(request, record, channel, parts[3], rule)
         return await self._post(request, record, channel, rule, files)
 
     def _take_rule(self, channel: str | None, kind: Route) -> _Rule | None:
         with self._lock:
+            thread = self._state.threads.get(channel or "")
+            parent = thread.parent_id if thread is not None else None
             for rule in self._state.rules:
-                if rule.channel not in (None, channel):
+                if rule.channel is not None and rule.channel not in (channel, parent):
                     continue
-                if rule.route != kind and not (rule.route == "any" and kind in ("post", "history")):
+                if rule.route != kind and not (rule.route == "any" and kind in _CHANNEL_ROUTES):
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1
@@ -1878,10 +2006,25 @@ class FakeDiscord(LoopbackServer):
 
     def _removed_channel(self, channel: str) -> bool:
         with self._lock:
+            thread = self._state.threads.get(channel)
+            if thread is not None:
+                channel = thread.parent_id
             return any(not g.present and channel in g.channels for g in self._state.guilds.values())
+
+    def _message_not_channel(self, channel: str) -> bool:
+        """Whether ``channel`` is a message's id with no thread started from it: the fake
+        makes channels up on first use, but not out of a message (a thread started late)."""
+        with self._lock:
+            return channel in self._state.message_ids and channel not in self._state.threads
 
     def _get_channel(self, channel_id: str) -> web.Response:
         with self._lock:
+            thread = self._state.threads.get(channel_id)
+            if thread is not None:
+                guild = self._state.guilds.get(thread.guild_id or "")
+                if guild is not None and not guild.present:
+                    return _error(403, 50001, "Missing Access")
+                return _json(self._thread_object(thread))
             for guild in self._state.guilds.values():
                 if channel_id in guild.channels:
                     if not guild.present:
@@ -2009,6 +2152,10 @@ class FakeDiscord(LoopbackServer):
         problem = validate_message(body, files=files)
         if problem is not None:
             return problem.response()
+        with self._lock:
+            in_thread = channel in self._state.threads
+        if in_thread and self._lacks(channel, SEND_MESSAGES_IN_THREADS):
+            return _error(403, 50013, "Missing Permissions")
         nonce = body.get("nonce")
         nonce = None if nonce is None else str(nonce)
         with self._lock:
@@ -2039,8 +2186,126 @@ class FakeDiscord(LoopbackServer):
                     message["nonce"] = nonce
                 stored.append(_Message(message, nonce, time.monotonic()))
                 message = copy.deepcopy(message)
+                self._thread_posted(channel)
         response = _json(message, headers=self._bucket_headers(channel))
         return await self._after(request, rule, response)
+
+    def _get_message(self, channel: str, message_id: str) -> web.Response:
+        with self._lock:
+            stored = self._find_message(channel, message_id)
+            if stored is None:
+                return _error(404, 10008, "Unknown Message")
+            # Discord does not return a message's nonce when reading it back.
+            message = {k: v for k, v in stored.data.items() if k != "nonce"}
+        return _json(message)
+
+    async def _start_thread(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        channel: str,
+        message_id: str,
+        rule: _Rule | None,
+    ) -> web.StreamResponse:
+        """A public thread from a message, as Discord starts one: its id is the message's."""
+        body = record.body
+        problem = validate_thread(body)
+        if problem is not None:
+            return problem.response()
+        if self._lacks(channel, CREATE_PUBLIC_THREADS):
+            return _error(403, 50013, "Missing Permissions")
+        with self._lock:
+            if channel in self._state.threads:
+                return _error(400, 50024, "Cannot execute action on this channel type")
+            stored = self._find_message(channel, message_id)
+            if stored is None:
+                return _error(404, 10008, "Unknown Message")
+            if message_id in self._state.threads:
+                return _error(400, 160004, "A thread has already been created for this message")
+            guild_id = next(
+                (g.id for g in self._state.guilds.values() if channel in g.channels), None
+            )
+            thread = _Thread(
+                id=message_id,
+                parent_id=channel,
+                guild_id=guild_id,
+                name=body["name"],
+                # Unless given, a thread takes its channel's default: 24 hours.
+                auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
+                rate_limit_per_user=int(body.get("rate_limit_per_user") or 0),
+                created=_now_iso(),
+            )
+            self._state.threads[thread.id] = thread
+            self._state.channels.setdefault(thread.id, [])
+            answer = self._thread_object(thread)
+            stored.data["flags"] = int(stored.data.get("flags") or 0) | HAS_THREAD
+            stored.data["thread"] = {k: v for k, v in answer.items() if k != "member"}
+        if guild_id is not None:
+            created = {**answer, "newly_created": True}
+            self._on_loop(lambda: self.gateway.dispatch("THREAD_CREATE", created))
+        return await self._after(request, rule, _json(answer, status=201))
+
+    def _thread_object(self, thread: _Thread) -> dict[str, Any]:
+        """The thread's channel object, with the bot as its member (called with the lock)."""
+        stored = self._state.channels.get(thread.id, [])
+        data: dict[str, Any] = {
+            "id": thread.id,
+            "type": PUBLIC_THREAD,
+            "parent_id": thread.parent_id,
+            "owner_id": BOT_USER_ID,
+            "name": thread.name,
+            "last_message_id": stored[-1].data["id"] if stored else None,
+            "message_count": len(stored),
+            "total_message_sent": len(stored),
+            "member_count": 1,
+            "rate_limit_per_user": thread.rate_limit_per_user,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": thread.auto_archive_duration,
+                "archive_timestamp": thread.created,
+                "locked": False,
+                "create_timestamp": thread.created,
+            },
+            "member": {
+                "id": thread.id,
+                "user_id": BOT_USER_ID,
+                "join_timestamp": thread.created,
+                "flags": 0,
+            },
+        }
+        if thread.guild_id is not None:
+            data["guild_id"] = thread.guild_id
+        return data
+
+    def _thread_posted(self, channel: str) -> None:
+        """After a post to a thread: its starter message shows the new counts (lock held)."""
+        thread = self._state.threads.get(channel)
+        if thread is None:
+            return
+        starter = self._find_message(thread.parent_id, thread.id)
+        if starter is not None:
+            shown = self._thread_object(thread)
+            starter.data["thread"] = {k: v for k, v in shown.items() if k != "member"}
+
+    def _find_message(self, channel: str, message_id: str) -> _Message | None:
+        """A stored message of the channel (called with the lock held)."""
+        return next(
+            (m for m in self._state.channels.get(channel, []) if m.data["id"] == message_id), None
+        )
+
+    def _lacks(self, channel: str, permission: int) -> bool:
+        """Whether the bot lacks ``permission`` in a channel (a thread: in its parent) of a
+        guild it was added to; a channel of no known guild allows everything."""
+        with self._lock:
+            thread = self._state.threads.get(channel)
+            if thread is not None:
+                channel = thread.parent_id
+            for guild in self._state.guilds.values():
+                if channel in guild.channels:
+                    granted = guild.bot_permissions
+                    return not granted & ADMINISTRATOR and granted & permission != permission
+        return False
 
     # --- interaction callbacks and webhooks ---------------------------------------------------
 
@@ -2267,8 +2532,10 @@ class FakeDiscord(LoopbackServer):
         (``messages``, ``final``) get copies."""
         now = datetime.now(UTC)
         author = _bot_user() if author_id == BOT_USER_ID else _user(author_id)
+        message_id = self._snowflake(now)
+        self._state.message_ids.add(message_id)
         return {
-            "id": self._snowflake(now),
+            "id": message_id,
             "type": 0,
             "channel_id": channel,
             "author": author,
@@ -2612,6 +2879,25 @@ def _channel(channel_id: str, name: str, guild_id: str | None, position: int) ->
     if guild_id is not None:
         channel["guild_id"] = guild_id
     return channel
+
+
+def _reaction(emoji: dict[str, Any], count: int) -> dict[str, Any]:
+    """A message's reaction as Discord shows it to the bot, who did not react itself."""
+    return {
+        "emoji": dict(emoji),
+        "count": count,
+        "count_details": {"burst": 0, "normal": count},
+        "burst_colors": [],
+        "me": False,
+        "me_burst": False,
+    }
+
+
+def _same_emoji(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Custom emoji are the same by id, unicode ones by name."""
+    if one.get("id") or other.get("id"):
+        return bool(one.get("id") == other.get("id"))
+    return bool(one.get("name") == other.get("name"))
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

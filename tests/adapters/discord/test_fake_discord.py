@@ -22,15 +22,20 @@ from discord.webhook.async_ import async_context, interaction_response_params
 
 from tests.fakes.discord import (
     APPLICATION_ID,
+    BOT_PERMISSIONS,
     BOT_USER_ID,
+    CREATE_PUBLIC_THREADS,
     DEFAULT_TOKEN,
     GUILD_MEMBERS,
+    HAS_THREAD,
     MANAGE_CHANNELS,
+    SEND_MESSAGES_IN_THREADS,
     FakeDiscord,
     Fault,
     validate_choices,
     validate_commands,
     validate_message,
+    validate_thread,
 )
 
 GUILD = "1200000000000000001"
@@ -582,6 +587,221 @@ async def test_the_fake_serves_a_bot_from_its_thread(
     assert answer.data["content"] == "paper x"
 
 
+# --- threads and reactions, through discord.py's HTTPClient -------------------------------------
+
+THUMBS_UP = "\N{THUMBS UP SIGN}"
+
+
+@pytest.fixture
+async def http(pointed: FakeDiscord) -> AsyncIterator[discord.http.HTTPClient]:
+    """discord.py's own REST client, logged in to the fake (what the publisher uses)."""
+    client = discord.http.HTTPClient(asyncio.get_running_loop())
+    await client.static_login(pointed.token)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def _post(http: discord.http.HTTPClient, channel: str, content: str) -> str:
+    params = discord.http.handle_message_parameters(content=content)
+    with params:
+        message = await http.send_message(channel, params=params)
+    return str(message["id"])
+
+
+async def _thread(http: discord.http.HTTPClient, message: str, name: str = "Week 24") -> Any:
+    return await http.start_thread_with_message(
+        CHANNEL, message, name=name, auto_archive_duration=10080
+    )
+
+
+async def test_a_thread_started_from_a_message_has_its_id_and_holds_posts(
+    fake: FakeDiscord, http: discord.http.HTTPClient
+) -> None:
+    header = await _post(http, CHANNEL, "The week in papers")
+
+    thread = await _thread(http, header)
+    first = await _post(http, str(thread["id"]), "Language models")
+    second = await _post(http, str(thread["id"]), "Vision")
+
+    assert (thread["id"], thread["type"], thread["parent_id"]) == (header, 11, CHANNEL)
+    assert (thread["guild_id"], thread["owner_id"], thread["name"]) == (
+        GUILD,
+        BOT_USER_ID,
+        "Week 24",
+    )
+    assert thread["thread_metadata"]["auto_archive_duration"] == 10080
+    assert fake.threads(CHANNEL) == {header: "Week 24"}
+    assert fake.threads(OTHER_CHANNEL) == {}
+    assert [(m["id"], m["content"]) for m in fake.messages(header)] == [
+        (first, "Language models"),
+        (second, "Vision"),
+    ]
+    assert {m["channel_id"] for m in fake.messages(header)} == {header}
+    assert [m["content"] for m in fake.messages(CHANNEL)] == ["The week in papers"]
+    shown = await http.get_channel(header)
+    assert (shown["type"], shown["message_count"], shown["last_message_id"]) == (11, 2, second)
+    starter = await http.get_message(CHANNEL, header)
+    assert starter["flags"] & HAS_THREAD
+    assert starter["thread"]["id"] == header
+    assert starter["thread"]["message_count"] == 2
+
+
+async def test_starting_a_thread_is_held_to_discords_rules(
+    fake: FakeDiscord, http: discord.http.HTTPClient
+) -> None:
+    header = await _post(http, CHANNEL, "The week in papers")
+    await _thread(http, header)
+    inside = await _post(http, header, "a section")
+    lonely = await _post(http, CHANNEL, "no thread here")
+
+    with pytest.raises(discord.HTTPException) as again:
+        await _thread(http, header)
+    with pytest.raises(discord.NotFound) as unknown:
+        await _thread(http, "1200000000000000099")
+    with pytest.raises(discord.HTTPException) as nested:
+        await http.start_thread_with_message(
+            header, inside, name="deeper", auto_archive_duration=60
+        )
+    with pytest.raises(discord.HTTPException) as long_name:
+        await _thread(http, lonely, name="x" * 101)
+    with pytest.raises(discord.NotFound) as not_a_channel:
+        await _post(http, lonely, "into a thread never started")
+
+    assert (again.value.status, again.value.code) == (400, 160004)
+    assert again.value.text == "A thread has already been created for this message"
+    assert (unknown.value.status, unknown.value.code) == (404, 10008)
+    assert (nested.value.status, nested.value.code) == (400, 50024)
+    assert (long_name.value.status, long_name.value.code) == (400, 50035)
+    assert (not_a_channel.value.status, not_a_channel.value.code) == (404, 10003)
+    assert fake.threads() == {header: "Week 24"}
+    assert fake.messages(lonely) == []
+
+
+@pytest.mark.parametrize(
+    ("missing", "where"),
+    [(CREATE_PUBLIC_THREADS, "thread"), (SEND_MESSAGES_IN_THREADS, "post")],
+)
+async def test_threads_need_the_bots_thread_permissions(
+    fake: FakeDiscord, http: discord.http.HTTPClient, missing: int, where: str
+) -> None:
+    fake.add_guild(
+        SECOND_GUILD,
+        channels={SECOND_CHANNEL: "papers"},
+        bot_permissions=BOT_PERMISSIONS & ~missing,
+    )
+    header = await _post(http, SECOND_CHANNEL, "The week in papers")
+
+    async def start_and_post() -> None:
+        thread = await http.start_thread_with_message(
+            SECOND_CHANNEL, header, name="Week 24", auto_archive_duration=1440
+        )
+        await _post(http, str(thread["id"]), "a section")
+
+    with pytest.raises(discord.Forbidden) as refused:
+        await start_and_post()
+
+    assert (refused.value.status, refused.value.code) == (403, 50013)
+    assert fake.threads(SECOND_CHANNEL) == ({} if where == "thread" else {header: "Week 24"})
+    assert fake.messages(header) == []
+
+
+async def test_get_message_shows_the_reactions_people_gave(
+    fake: FakeDiscord, http: discord.http.HTTPClient
+) -> None:
+    card = await _post(http, CHANNEL, "a card")
+    quiet = await _post(http, CHANNEL, "a card nobody liked")
+    fake.react(CHANNEL, card)
+    fake.react(CHANNEL, card, count=2)
+    fake.react(CHANNEL, card, "paperwire:1200000000000000077")
+
+    read = await http.get_message(CHANNEL, card)
+    unread = await http.get_message(CHANNEL, quiet)
+    with pytest.raises(discord.NotFound) as unknown:
+        await http.get_message(CHANNEL, "1200000000000000099")
+
+    assert [(r["emoji"], r["count"], r["me"]) for r in read["reactions"]] == [
+        ({"id": None, "name": THUMBS_UP}, 3, False),
+        ({"id": "1200000000000000077", "name": "paperwire"}, 1, False),
+    ]
+    assert "reactions" not in unread
+    assert "nonce" not in read
+    assert (unknown.value.status, unknown.value.code) == (404, 10008)
+    [history] = [m for m in await http.logs_from(CHANNEL, 10) if m["id"] == card]
+    assert history["reactions"] == read["reactions"]
+    with pytest.raises(LookupError, match="no message"):
+        fake.react(CHANNEL, "1200000000000000099")
+
+
+async def test_faults_reach_the_thread_and_message_routes(
+    fake: FakeDiscord, http: discord.http.HTTPClient
+) -> None:
+    header = await _post(http, CHANNEL, "The week in papers")
+    fake.fail(Fault.MISSING_ACCESS, channel=CHANNEL, route="thread")
+    fake.fail(Fault.UNKNOWN_CHANNEL, channel=CHANNEL, route="message")
+
+    with pytest.raises(discord.Forbidden):
+        await _thread(http, header)
+    with pytest.raises(discord.NotFound) as gone:
+        await http.get_message(CHANNEL, header)
+    thread = await _thread(http, header)  # each fault was for one request
+    # A fault for the channel reaches its thread; "after" lets the first section through.
+    fake.fail(Fault.DROP_AFTER_POST, channel=CHANNEL, route="post", after=1)
+    await _post(http, header, "section 1")
+    with pytest.raises(aiohttp.ClientError):
+        await _post(http, header, "section 2")
+    await _post(http, header, "section 3")
+
+    assert gone.value.code == 10003
+    assert thread["id"] == header
+    # The cut answer's post was stored: a crash after it leaves it in the thread.
+    assert [m["content"] for m in fake.messages(header)] == ["section 1", "section 2", "section 3"]
+    assert [(r.kind, r.status, r.fault) for r in fake.requests if r.kind == "thread"] == [
+        ("thread", 403, Fault.MISSING_ACCESS),
+        ("thread", 201, None),
+    ]
+
+
+async def test_a_thread_answer_lost_on_the_way_leaves_the_thread_started(
+    fake: FakeDiscord, http: discord.http.HTTPClient
+) -> None:
+    header = await _post(http, CHANNEL, "The week in papers")
+    fake.fail(Fault.DROP_AFTER_POST, route="thread")
+
+    with pytest.raises(aiohttp.ClientError):
+        await _thread(http, header)
+    with pytest.raises(discord.HTTPException) as again:
+        await _thread(http, header)
+
+    assert again.value.code == 160004
+    assert fake.threads(CHANNEL) == {header: "Week 24"}
+    assert (await http.get_channel(header))["parent_id"] == CHANNEL
+
+
+async def test_discord_py_reads_reactions_and_threads_into_its_models(
+    fake: FakeDiscord, bot: Bot
+) -> None:
+    channel = bot.client.get_channel(int(CHANNEL))
+    assert isinstance(channel, discord.TextChannel)
+    header = await channel.send("The week in papers")
+    fake.react(CHANNEL, str(header.id), count=4)
+
+    fetched = await channel.fetch_message(header.id)
+    thread = await fetched.create_thread(name="Week 24", auto_archive_duration=10080)
+    section = await thread.send("Language models")
+    await fake.wait_processed()  # THREAD_CREATE reached the client's cache
+
+    [reaction] = fetched.reactions
+    assert (str(reaction.emoji), reaction.count, reaction.me) == (THUMBS_UP, 4, False)
+    assert isinstance(thread, discord.Thread)
+    assert (thread.id, thread.parent_id, thread.name) == (header.id, int(CHANNEL), "Week 24")
+    assert thread.auto_archive_duration == 10080
+    assert bot.client.get_channel(header.id) is not None
+    assert section.channel.id == header.id
+    assert [m["content"] for m in fake.messages(str(header.id))] == ["Language models"]
+
+
 # --- Discord's limits ---------------------------------------------------------------------------
 
 EMBED_FIELD = {"name": "n", "value": "v"}
@@ -592,6 +812,24 @@ def _row(
 ) -> dict[str, Any]:
     button = {"type": 2, "style": 5, "label": label, "url": url}
     return {"type": 1, "components": [button] * count}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"name": "Week 24"}, None),
+        ({"name": "x" * 100, "auto_archive_duration": 60, "rate_limit_per_user": None}, None),
+        ({}, "name"),
+        ({"name": " "}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"name": "Week 24", "auto_archive_duration": 120}, "auto_archive_duration"),
+        ({"name": "Week 24", "rate_limit_per_user": 21601}, "rate_limit_per_user"),
+    ],
+)
+def test_thread_starts_are_held_to_discords_limits(body: dict[str, Any], where: str | None) -> None:
+    problem = validate_thread(body)
+
+    assert (problem.path[0] if problem else None) == where
 
 
 @pytest.mark.parametrize(

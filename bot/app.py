@@ -27,7 +27,7 @@ from bot.adapters.db.engine import DatabaseError, check_migrated, create_engine,
 from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.bot import DiscordGateway
 from bot.adapters.discord.publisher import DiscordPublisher
-from bot.adapters.scheduler import build_scheduler
+from bot.adapters.scheduler import Weekly, build_scheduler, sync_weekly_jobs
 from bot.adapters.slack.bot import SlackApp, SlackMode
 from bot.adapters.slack.publisher import InstallationTokens, SlackPublisher
 from bot.adapters.sources import HttpClient, build_sources
@@ -47,7 +47,8 @@ from bot.services.deliver import DeliveryService
 from bot.services.ingest import IngestService
 from bot.services.lookup import LookupService
 from bot.services.platforms import PlatformHealthService
-from bot.services.ports import ListingSource, Publisher
+from bot.services.ports import ListingSource, Publisher, RoundupPublisher
+from bot.services.roundups import RoundupService
 from bot.services.status import IncidentLog, StatusReport, StatusService
 from bot.services.subscriptions import SubscriptionService, load_planner
 from bot.settings import Settings
@@ -99,6 +100,7 @@ class App:
     platforms: PlatformHealthService
     deliver: DeliveryService
     chat: ChatService
+    roundups: RoundupService
 
 
 def _tiers(settings: Settings) -> list[TierSpec]:
@@ -131,21 +133,24 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
             cards = CardService(store, tiers, taxonomy, clock)
             # Made here, connected by their first post: a command that posts nothing never
             # logs in to Discord or Slack, and one that is down stops only its own deliveries.
-            publishers: dict[Platform, Publisher] = {Platform.CONSOLE: ConsolePublisher()}
+            console = ConsolePublisher()
+            publishers: dict[Platform, Publisher] = {Platform.CONSOLE: console}
+            posters: dict[Platform, RoundupPublisher] = {Platform.CONSOLE: console}
             discord_pub = slack_pub = None
             if settings.discord_token is not None:
-                discord_pub = publishers[Platform.DISCORD] = DiscordPublisher.from_settings(
-                    settings
-                )
+                discord_pub = DiscordPublisher.from_settings(settings)
+                publishers[Platform.DISCORD] = posters[Platform.DISCORD] = discord_pub
             installations = None
             if settings.slack_oauth:
                 assert settings.slack_client_id is not None
                 installations = AsyncSQLAlchemyInstallationStore(settings.slack_client_id, engine)
-                slack_pub = publishers[Platform.SLACK] = SlackPublisher.from_settings(
+                slack_pub = SlackPublisher.from_settings(
                     settings, InstallationTokens(installations)
                 )
             elif settings.slack_bot_token is not None:
-                slack_pub = publishers[Platform.SLACK] = SlackPublisher.from_settings(settings)
+                slack_pub = SlackPublisher.from_settings(settings)
+            if slack_pub is not None:
+                publishers[Platform.SLACK] = posters[Platform.SLACK] = slack_pub
             lookup = LookupService(
                 store, sources.api, sources.hf if settings.hf_enabled else None, clock
             )
@@ -164,6 +169,9 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                 database=describe_url(settings.database_url),
             )
             platforms = PlatformHealthService(store, clock)
+            roundups = RoundupService(
+                store, cards, posters, clock, lease_seconds=settings.claim_lease_seconds
+            )
             try:
                 yield App(
                     settings=settings,
@@ -200,8 +208,10 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                         subscriptions=subscriptions,
                         search=sources.api,
                         status=status,
+                        roundups=roundups,
                         slack_manager_group=settings.slack_manager_group,
                     ),
+                    roundups=roundups,
                 )
             finally:
                 for pub in (discord_pub, slack_pub):
@@ -232,7 +242,7 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
 
     running: set[asyncio.Task[object]] = set()  # jobs in flight, finished before exiting
 
-    async def guarded(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    async def guarded(name: str, job: Callable[[], Awaitable[object]]) -> None:
         task = asyncio.current_task()
         if task is not None:
             running.add(task)
@@ -255,6 +265,9 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
         log.log(logging.INFO if report.ok else logging.WARNING, "%s", report.summary())
 
     async def deliver() -> None:
+        posted = await app.roundups.send_due()
+        if posted.posted or posted.retried:
+            log.info("roundups: %d posted, %d to retry", posted.posted, posted.retried)
         report = await app.deliver.run_once()
         if report.handled:
             log.info(
@@ -276,6 +289,32 @@ async def run_forever(app: App, *, stop: asyncio.Event | None = None) -> None:
     }
     scheduler = build_scheduler(
         polls, (functools.partial(guarded, "deliver", deliver), settings.deliver_every_seconds)
+    )
+
+    async def schedule_roundups() -> None:
+        """Each channel's weekly roundup at its own day, hour and time zone, as the database
+        says now (a channel that changed its settings is rescheduled within a minute)."""
+        active = {s.destination_id for s in await app.store.list_subscriptions() if not s.paused}
+        wanted = {
+            str(d.id): (
+                Weekly(d.settings.roundup_day, d.settings.roundup_hour, d.settings.timezone),
+                functools.partial(
+                    guarded, f"roundup {d.ref}", functools.partial(app.roundups.queue, d.ref)
+                ),
+            )
+            for d in await app.store.list_destinations()
+            if d.settings.roundup_enabled and d.id in active
+        }
+        sync_weekly_jobs(scheduler, "roundup", wanted)
+
+    scheduler.add_job(
+        functools.partial(guarded, "roundup schedule", schedule_roundups),
+        "interval",
+        seconds=60,
+        id="roundup-schedule",
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
     )
 
     async def health() -> tuple[int, dict[str, object]]:

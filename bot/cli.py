@@ -199,13 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     roundup = sub.add_parser(
         "roundup",
         help="the weekly roundup for one destination",
-        description="The weekly roundup for DESTINATION: the week's papers that matched its "
-        "subscriptions, in one message, posted (or with --dry-run printed). Roundups are not "
-        "built yet: until they are, this says so and exits 1.",
+        description="The weekly roundup for DESTINATION: the week's best papers among those "
+        "it received or its subscriptions matched, ranked, grouped by topic, posted as a header "
+        "and a thread of sections (once per week: a second run posts nothing new). With "
+        "--dry-run it is printed exactly as it would be posted, and nothing is stored or sent.",
     )
-    roundup.add_argument("destination", metavar="DESTINATION")
-    roundup.add_argument("--week", metavar="YYYY-Www", help="an ISO week (default: this week)")
+    roundup.add_argument("destination", metavar="DESTINATION", help=dest_help)
+    roundup.add_argument(
+        "--week", metavar="YYYY-Www", help="an ISO week, like 2026-W48 (default: this week)"
+    )
     roundup.add_argument("--dry-run", action="store_true", help="print it; post nothing")
+    roundup.add_argument(
+        "--format",
+        choices=["text", "json", "discord", "slack"],
+        default="text",
+        help="with --dry-run: discord/slack print the exact messages that would be sent",
+    )
 
     sub.add_parser(
         "status",

@@ -17,12 +17,21 @@ from typing import Any
 from bot.adapters.console import render_text
 from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, upgrade
 from bot.adapters.discord.render import render_discord
-from bot.adapters.slack.manifest import InvalidRequestURL, http_manifest_text, manifest_text
+from bot.adapters.discord.roundup import render_discord_roundup
+from bot.adapters.roundup_text import render_roundup_text, roundup_json
 from bot.adapters.slack.render import render_slack
+from bot.adapters.slack.roundup import render_slack_roundup
 from bot.app import App, ConfigError, open_app, run_forever
 from bot.core.calendar import ago, until
 from bot.core.ids import InvalidArxivId, parse_arxiv_id
-from bot.core.models import Card, DestinationRef, InvalidDestination, Platform
+from bot.core.models import (
+    Card,
+    DestinationRef,
+    InvalidDestination,
+    Platform,
+    Roundup,
+    RoundupStatus,
+)
 from bot.core.query import QueryError
 from bot.core.settings_text import describe_settings
 from bot.core.summarize import summarize
@@ -404,22 +413,54 @@ def _err(text: str) -> None:
 
 
 async def cmd_roundup(settings: Settings, args: argparse.Namespace) -> int:
-    raise UserFacingError(
-        "weekly roundups are not built yet; `paperwire roundup` will post them when they land"
-    )
-
-
-# --- slack --------------------------------------------------------------------------------
-
-
-async def cmd_slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
-    """The Slack app manifest: as shipped (Socket Mode), or with --url for HTTP mode."""
-    if args.url is None:
-        sys.stdout.write(manifest_text())
-        return 0
-    try:
-        text = http_manifest_text(args.url)
-    except InvalidRequestURL as exc:
-        raise UsageError(str(exc)) from exc
-    sys.stdout.write(text)
+    ref = _destination(args.destination)
+    async with open_app(settings) as app:
+        dest = await app.store.get_destination(ref)
+        if dest is None:
+            raise UsageError(
+                f"{ref} has no subscriptions yet: add one with `paperwire subs add {ref} QUERY`"
+            )
+        try:
+            period = app.roundups.period(dest, label=args.week)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        if args.dry_run:
+            roundup = await app.roundups.build(dest, period)
+            _out(_roundup_text(roundup, args.format))
+            return 0
+        queued = await app.roundups.queue(ref, label=period.label)
+        assert queued is not None
+        report = await app.roundups.send_due()
+    if queued.status is RoundupStatus.SILENT:
+        _out(f"{ref}: nothing this week, and the channel chose silence: nothing posted")
+    elif report.posted:
+        _out(f"{ref}: roundup {period.label} posted ({queued.roundup.paper_count} papers)")
+    elif queued.status is RoundupStatus.SENT:
+        _out(f"{ref}: roundup {period.label} was already posted")
+    else:
+        for problem in report.problems:
+            _err(problem)
+        raise UserFacingError(
+            f"{ref}: roundup {period.label} is queued but could not be posted yet; "
+            "`paperwire run` posts it when the platform takes it"
+        )
     return 0
+
+
+def _roundup_text(roundup: Roundup, form: str) -> str:
+    if form == "json":
+        return json.dumps(roundup_json(roundup), ensure_ascii=False, indent=2)
+    if form == "discord":
+        rendered = render_discord_roundup(roundup)
+        messages = {
+            "thread_name": rendered.thread_name,
+            "header": rendered.header,
+            "sections": rendered.sections,
+        }
+        return json.dumps(messages, ensure_ascii=False, indent=2)
+    if form == "slack":
+        slack = render_slack_roundup(roundup)
+        return json.dumps(
+            {"header": slack.header, "sections": slack.sections}, ensure_ascii=False, indent=2
+        )
+    return render_roundup_text(roundup)

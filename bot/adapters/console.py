@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Sequence
 from typing import TextIO
 
+from bot.adapters.roundup_text import render_roundup_text
 from bot.core.cards import categories_text, dates_text, signals_text, tldr_credit
-from bot.core.models import Card, DestinationRef
+from bot.core.models import Card, DestinationRef, Roundup
 
 __all__ = ["ConsolePublisher", "render_text"]
 
@@ -54,3 +56,38 @@ class ConsolePublisher:
     async def find_existing(self, ref: DestinationRef, card: Card, *, nonce: str) -> str | None:
         # A terminal keeps no history we could search; re-printing a card is harmless.
         return None
+
+    # --- ports.RoundupPublisher: the whole roundup as one printout ---------------------------
+
+    def roundup_parts(self, roundup: Roundup) -> int:
+        return 1
+
+    async def post_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> tuple[str, str | None]:
+        stream = self._stream or sys.stdout
+        stream.write(f"{'═' * 88}\n{render_roundup_text(roundup)}\n")
+        stream.flush()
+        return f"console:{nonce}", None
+
+    async def find_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> str | None:
+        return None
+
+    async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
+        return {}  # a terminal has no reactions

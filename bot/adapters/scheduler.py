@@ -1,16 +1,20 @@
-"""APScheduler 3.x jobs: each source's poll, the delivery loop. The job store stays in memory;
-jobs are rebuilt at start from the settings (and, later, from the database)."""
+"""APScheduler 3.x jobs: each source's poll, the delivery loop, each channel's weekly roundup.
+The job store stays in memory: jobs are built at start from the settings and the database, and
+the roundup jobs are brought in line with the database every minute."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-__all__ = ["Job", "build_scheduler"]
+__all__ = ["Job", "Weekly", "build_scheduler", "sync_weekly_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +54,48 @@ def build_scheduler(
         next_run_time=now + timedelta(seconds=5),
     )
     return scheduler
+
+
+@dataclass(frozen=True, slots=True)
+class Weekly:
+    """A job at one local hour of one day a week, in an IANA time zone (day names, as
+    APScheduler's CronTrigger takes them: mon ... sun)."""
+
+    day: str
+    hour: int
+    timezone: str
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger(
+            day_of_week=self.day, hour=self.hour, minute=0, timezone=ZoneInfo(self.timezone)
+        )
+
+
+def sync_weekly_jobs(
+    scheduler: AsyncIOScheduler, prefix: str, wanted: Mapping[str, tuple[Weekly, Job]]
+) -> None:
+    """Make the scheduler's ``prefix:*`` jobs exactly ``wanted`` (key -> when, what): new
+    ones added, changed schedules rescheduled, the rest removed. The database is the truth;
+    this runs at start and whenever it may have changed."""
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(f"{prefix}:")}
+    for key, (when, job) in wanted.items():
+        job_id = f"{prefix}:{key}"
+        name = f"{prefix} {key} {when.day} {when.hour:02d}:00 {when.timezone}"
+        current = existing.pop(job_id, None)
+        if current is None:
+            scheduler.add_job(
+                job,
+                when.trigger(),
+                id=job_id,
+                name=name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=3600,
+            )
+            log.info("scheduled %s", name)
+        elif current.name != name:
+            scheduler.modify_job(job_id, name=name)
+            scheduler.reschedule_job(job_id, trigger=when.trigger())
+            log.info("rescheduled %s", name)
+    for job_id in existing:
+        scheduler.remove_job(job_id)

@@ -28,12 +28,14 @@ __all__ = [
     "Platform",
     "PlatformState",
     "PollState",
+    "QueuedRoundup",
     "Roundup",
     "RoundupCandidate",
     "RoundupEntry",
     "RoundupKind",
     "RoundupPeriod",
     "RoundupSection",
+    "RoundupStatus",
     "S2Signals",
     "Subscription",
     "Summary",
@@ -271,6 +273,9 @@ class DestinationSettings:
     roundup_day: str = "fri"  # a day name, as APScheduler's CronTrigger takes it
     roundup_hour: int = 16
     roundup_enabled: bool = True
+    roundup_size: int = 15  # at most this many papers in a roundup or digest
+    roundup_quiet: bool = False  # a week with nothing: stay silent (else say so in one line)
+    roundup_public: bool = False  # the roundups' web page and Atom feed are published
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +427,29 @@ class Roundup:
     @property
     def is_empty(self) -> bool:
         return not self.sections
+
+
+class RoundupStatus(StrEnum):
+    PENDING = "pending"  # queued: its parts are being (or will be) posted
+    CLAIMED = "claimed"
+    SENT = "sent"  # every part posted
+    SILENT = "silent"  # an empty week in a channel that chose silence: nothing to post
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRoundup:
+    """A roundup in the outbox: built once (so a retry posts the same thing), then posted part
+    by part; ``part_ids`` are the message ids of the parts posted so far, in order."""
+
+    id: int
+    destination_id: int
+    roundup: Roundup
+    status: RoundupStatus
+    attempts: int = 0
+    part_ids: tuple[str, ...] = ()
+    thread_id: str | None = None  # where the sections go (Discord thread, Slack thread ts)
+    in_doubt: bool = False  # the next part may have been posted (its answer was lost)
+    claim_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ SETTING_KEYS = {
     "roundup_day": "the weekly roundup's day: mon, tue, wed, thu, fri, sat or sun",
     "roundup_hour": "the weekly roundup's hour, 0 to 23, in the time zone",
     "roundup": "yes or no: whether the channel gets a weekly roundup",
+    "roundup_size": "how many papers a roundup or digest shows at most, 1 to 50",
+    "roundup_empty": "say (one line) or silent: what a week with no papers posts",
+    "roundup_public": "yes to publish the roundups as a web page and Atom feed, else no",
 }
 
 
@@ -59,6 +62,16 @@ def apply_settings(current: DestinationSettings, changes: Mapping[str, str]) -> 
             values["revisions"] = _flag(key, value)
         elif key == "roundup":
             values["roundup_enabled"] = _flag(key, value)
+        elif key == "roundup_size":
+            if not (value.isdigit() and 1 <= int(value) <= 50):
+                raise ValueError(f"{key}={value!r}: give {SETTING_KEYS[key]}")
+            values["roundup_size"] = int(value)
+        elif key == "roundup_empty":
+            if value.lower() not in {"say", "silent"}:
+                raise ValueError(f"{key}={value!r}: give {SETTING_KEYS[key]}")
+            values["roundup_quiet"] = value.lower() == "silent"
+        elif key == "roundup_public":
+            values["roundup_public"] = _flag(key, value)
         elif key == "roundup_day":
             day = value.lower()[:3]
             if day not in _DAYS or not value.lower().startswith(day):
@@ -75,5 +88,8 @@ def describe_settings(settings: DestinationSettings) -> str:
         f"timezone={settings.timezone} mode={settings.mode.value} "
         f"digest_hour={settings.digest_hour} revisions={'yes' if settings.revisions else 'no'} "
         f"roundup={'yes' if settings.roundup_enabled else 'no'} "
-        f"roundup_day={settings.roundup_day} roundup_hour={settings.roundup_hour}"
+        f"roundup_day={settings.roundup_day} roundup_hour={settings.roundup_hour} "
+        f"roundup_size={settings.roundup_size} "
+        f"roundup_empty={'silent' if settings.roundup_quiet else 'say'} "
+        f"roundup_public={'yes' if settings.roundup_public else 'no'}"
     )

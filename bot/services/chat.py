@@ -45,6 +45,7 @@ from bot.core.models import (
     Platform,
 )
 from bot.core.query import QueryError, parse_query
+from bot.core.roundup import contents_line, empty_text, roundup_title, tally_text
 from bot.core.settings_text import describe_settings
 from bot.services.cards import CardService
 from bot.services.lookup import LookupService
@@ -55,6 +56,7 @@ from bot.services.ports import (
     SourceError,
     Store,
 )
+from bot.services.roundups import RoundupService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionNotFound, SubscriptionService
 
@@ -87,6 +89,7 @@ class ChatService:
         subscriptions: SubscriptionService,
         search: LookupSource,
         status: StatusService,
+        roundups: RoundupService | None = None,
         slack_manager_group: str | None = None,
     ) -> None:
         self._store = store
@@ -96,6 +99,7 @@ class ChatService:
         self._subs = subscriptions
         self._search = search
         self._status = status
+        self._roundups = roundups
         self._manager_group = slack_manager_group
         self._greeted: set[tuple[Platform, str]] = set()  # workspaces known to be greeted
 
@@ -457,6 +461,37 @@ class ChatService:
             lines=((plain(state),), (plain(f"Change it: /{GROUP} roundup fri 16, on or off"),)),
             ephemeral=not changes,
         )
+
+    async def _preview(self, request: ChatRequest, defer: Defer) -> Reply:
+        """This week's roundup so far, only for the asker (nothing is posted or queued)."""
+        if self._roundups is None:
+            return _error("Roundups are not available here.")
+        await defer(True)
+        dest = await self._store.get_destination(_ref(request)) or _default(
+            request, self._clock.now()
+        )
+        roundup = await self._roundups.build(dest, self._roundups.period(dest))
+        lines: list[Line] = [
+            (plain(tally_text(roundup) if not roundup.is_empty else empty_text(roundup.period)),)
+        ]
+        if not roundup.is_empty:
+            lines.append((plain(contents_line(roundup)),))
+        number = 0
+        for section in roundup.sections:
+            lines.append((bold(section.topic.label),))
+            for entry in section.entries:
+                number += 1
+                lines.append(
+                    (
+                        plain(f"{number}. "),
+                        link(entry.title, entry.links[0].url)
+                        if entry.links
+                        else plain(entry.title),
+                    )
+                )
+                if entry.tldr:
+                    lines.append((plain(f"    {entry.tldr}"),))
+        return Reply(title=f"Preview: {roundup_title(roundup)}", lines=tuple(lines), ephemeral=True)
 
     async def _cmd_pause(self, request: ChatRequest, defer: Defer) -> Reply:
         refused = self._refuse(request, "pause this channel")

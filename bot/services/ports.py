@@ -42,6 +42,9 @@ from bot.core.models import (
     Platform,
     PlatformState,
     PollState,
+    QueuedRoundup,
+    Roundup,
+    RoundupStatus,
     S2Signals,
     Subscription,
     Summary,
@@ -64,6 +67,7 @@ __all__ = [
     "PublishError",
     "Publisher",
     "Rejected",
+    "RoundupPublisher",
     "SourceBadResponse",
     "SourceError",
     "SourceRateLimited",
@@ -240,6 +244,46 @@ class Publisher(Protocol):
         ...
 
 
+class RoundupPublisher(Protocol):
+    """A publisher that can post roundups (a header, then the sections in its thread) and
+    read the reactions a channel gave its cards."""
+
+    def roundup_parts(self, roundup: Roundup) -> int:
+        """How many messages the roundup takes on this platform (the header is part 0)."""
+        ...
+
+    async def post_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> tuple[str, str | None]:
+        """Post one part (after the header: into its thread, opened when needed); returns
+        the message id and the thread the sections go to (None when there is none)."""
+        ...
+
+    async def find_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> str | None:
+        """The message id of this part if it was already posted (an in-doubt retry)."""
+        ...
+
+    async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
+        """Reactions on these messages, by message id; {} when the platform cannot say."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, UTC-aware."""
@@ -404,6 +448,37 @@ class Store(Protocol):
     async def fail_delivery(self, delivery_id: int, token: str, *, error: str) -> bool: ...
     async def get_deliveries(self, destination_id: int | None = None) -> list[Delivery]: ...
     async def queue_stats(self, destination_id: int | None = None) -> QueueStats: ...
+
+    # roundups
+    async def queue_roundup(
+        self, roundup: Roundup, *, now: datetime, status: RoundupStatus = RoundupStatus.PENDING
+    ) -> tuple[QueuedRoundup, bool]: ...
+    async def claim_roundups(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        token: str,
+        platforms: Collection[Platform] | None = None,
+    ) -> list[QueuedRoundup]: ...
+    async def record_roundup_part(
+        self,
+        roundup_id: int,
+        token: str,
+        *,
+        part_ids: Sequence[str],
+        thread_id: str | None,
+        lease_seconds: float,
+        now: datetime,
+    ) -> bool: ...
+    async def finish_roundup(self, roundup_id: int, token: str, *, now: datetime) -> bool: ...
+    async def retry_roundup(
+        self, roundup_id: int, token: str, *, due_at: datetime, error: str, maybe_posted: bool
+    ) -> bool: ...
+    async def list_roundups(
+        self, destination_id: int, *, limit: int = 20, label: str | None = None
+    ) -> list[QueuedRoundup]: ...
 
 
 class PlanFn(Protocol):

@@ -187,11 +187,22 @@ def test_status_on_a_fresh_database(tmp_path: Path) -> None:
     assert "deliveries: 0 pending" in result.out
 
 
-def test_roundup_says_plainly_it_is_not_built_yet(tmp_path: Path) -> None:
-    result = paperwire("roundup", "console", cwd=tmp_path)
-    assert result.code == 1
-    assert "not built yet" in result.err
+def test_roundup_of_a_channel_without_subscriptions_says_what_to_do(tmp_path: Path) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    result = paperwire("roundup", "console", "--dry-run", cwd=tmp_path)
+    assert result.code == 2
+    assert "paperwire subs add console" in result.err
     assert result.out == ""
+
+
+@pytest.mark.parametrize("week", ["2026-W54", "last week", "2026-48"])
+def test_roundup_refuses_a_week_that_is_not_one(tmp_path: Path, week: str) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    assert paperwire("subs", "add", "console", "cat:cs.CL", cwd=tmp_path).code == 0
+    result = paperwire("roundup", "console", "--dry-run", "--week", week, cwd=tmp_path)
+    assert result.code == 2
+    assert "YYYY-Www" in result.err
+    assert len(result.err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,9 @@ def test_every_setting_can_be_changed_and_described() -> None:
             "roundup": "no",
             "roundup_day": "Monday",
             "roundup_hour": "17",
+            "roundup_size": "10",
+            "roundup_empty": "silent",
+            "roundup_public": "yes",
         },
     )
     assert changed == DestinationSettings(
@@ -29,10 +32,13 @@ def test_every_setting_can_be_changed_and_described() -> None:
         roundup_enabled=False,
         roundup_day="mon",
         roundup_hour=17,
+        roundup_size=10,
+        roundup_quiet=True,
+        roundup_public=True,
     )
     assert describe_settings(changed) == (
         "timezone=Europe/Paris mode=digest digest_hour=8 revisions=yes roundup=no "
-        "roundup_day=mon roundup_hour=17"
+        "roundup_day=mon roundup_hour=17 roundup_size=10 roundup_empty=silent roundup_public=yes"
     )
 
 
@@ -43,6 +49,10 @@ def test_every_setting_can_be_changed_and_described() -> None:
         ("mode", "hourly", "each"),
         ("digest_hour", "24", "0 to 23"),
         ("revisions", "maybe", "yes"),
+        ("roundup_size", "0", "1 to 50"),
+        ("roundup_size", "51", "1 to 50"),
+        ("roundup_empty", "never", "say"),
+        ("roundup_public", "perhaps", "yes"),
         ("roundup_day", "funday", "mon, tue"),
         ("colour", "red", "unknown setting 'colour'"),
     ],

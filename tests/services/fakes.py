@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from bot.core.models import Card, DestinationRef, Paper, PollState
+from bot.core.models import Card, DestinationRef, Paper, PollState, Roundup
 from bot.core.topics import Taxonomy, parse_taxonomy
 from bot.services.cards import CardService
-from bot.services.ports import FetchResult, SourceError, Store
+from bot.services.ports import FetchResult, SourceError, Store, TransientPublishError
 from tests.fakes.clock import FakeClock
 from tests.paths import REPO
 
@@ -102,3 +102,53 @@ class FakeArxiv:
         if newest:
             found.sort(key=lambda p: p.published or p.updated or _EPOCH, reverse=True)
         return found[:limit]
+
+
+@dataclass
+class FakeRoundupPublisher:
+    """ports.RoundupPublisher that records parts; ``sections`` per roundup is its topic count.
+
+    ``lose_answer_of``: the part numbers whose post is stored but whose answer is lost (the
+    publisher raises a maybe-posted timeout), as after a crash or a dropped connection."""
+
+    posts: list[tuple[int, int, str | None]] = field(
+        default_factory=list
+    )  # (roundup, part, thread)
+    reactions_by_id: dict[str, int] = field(default_factory=dict)
+    lose_answer_of: set[int] = field(default_factory=set)
+
+    def roundup_parts(self, roundup: Roundup) -> int:
+        return 1 + len(roundup.sections)
+
+    async def post_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> tuple[str, str | None]:
+        used = None if part == 0 else (thread or header)
+        self.posts.append((roundup.destination_id, part, used))
+        if part in self.lose_answer_of:
+            self.lose_answer_of.discard(part)
+            raise TransientPublishError("the answer was lost", maybe_posted=True)
+        return nonce, used
+
+    async def find_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> str | None:
+        posted = any(r == roundup.destination_id and p == part for r, p, _ in self.posts)
+        return nonce if posted else None
+
+    async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
+        return {m: self.reactions_by_id[m] for m in message_ids if m in self.reactions_by_id}

@@ -28,6 +28,7 @@ from bot.adapters.db.tables import (
     papers,
     platform_state,
     poll_state,
+    roundups,
     subscriptions,
     summaries,
     workspaces,
@@ -43,13 +44,22 @@ from bot.core.models import (
     DestinationRef,
     DestinationSettings,
     HFSignals,
+    Link,
     Paper,
     Platform,
     PlatformState,
     PollState,
+    QueuedRoundup,
+    Roundup,
+    RoundupEntry,
+    RoundupKind,
+    RoundupPeriod,
+    RoundupSection,
+    RoundupStatus,
     S2Signals,
     Subscription,
     Summary,
+    Topic,
 )
 from bot.services.ports import (
     PlanFn,
@@ -153,6 +163,9 @@ def _row_to_destination(row: _Row) -> Destination:
             roundup_day=row["roundup_day"],
             roundup_hour=row["roundup_hour"],
             roundup_enabled=row["roundup_enabled"],
+            roundup_size=row["roundup_size"],
+            roundup_quiet=row["roundup_quiet"],
+            roundup_public=row["roundup_public"],
         ),
         created_at=row["created_at"],
         paused_reason=row["paused_reason"],
@@ -168,6 +181,9 @@ def _settings_to_row(settings: DestinationSettings) -> dict[str, Any]:
         "roundup_day": settings.roundup_day,
         "roundup_hour": settings.roundup_hour,
         "roundup_enabled": settings.roundup_enabled,
+        "roundup_size": settings.roundup_size,
+        "roundup_quiet": settings.roundup_quiet,
+        "roundup_public": settings.roundup_public,
     }
 
 
@@ -214,6 +230,99 @@ def _row_to_poll_state(row: _Row) -> PollState:
         last_error=row["last_error"],
         last_error_at=row["last_error_at"],
         consecutive_failures=row["consecutive_failures"],
+    )
+
+
+def _roundup_to_json(roundup: Roundup) -> dict[str, Any]:
+    period = roundup.period
+    return {
+        "destination_id": roundup.destination_id,
+        "total_candidates": roundup.total_candidates,
+        "period": {
+            "kind": period.kind.value,
+            "label": period.label,
+            "first_day": period.first_day.isoformat(),
+            "last_day": period.last_day.isoformat(),
+            "timezone": period.timezone,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        },
+        "sections": [
+            {
+                "topic": [s.topic.name, s.topic.emoji, s.topic.key],
+                "entries": [
+                    {
+                        "arxiv_id": e.arxiv_id,
+                        "version": e.version,
+                        "title": e.title,
+                        "authors_line": e.authors_line,
+                        "tldr": e.tldr,
+                        "insights": list(e.insights),
+                        "links": [[link.label, link.url] for link in e.links],
+                        "upvotes": e.upvotes,
+                        "comments": e.comments,
+                        "matches": e.matches,
+                        "reactions": e.reactions,
+                        "first_seen": e.first_seen.isoformat(),
+                        "score": e.score,
+                    }
+                    for e in s.entries
+                ],
+            }
+            for s in roundup.sections
+        ],
+    }
+
+
+def _roundup_from_json(data: Mapping[str, Any]) -> Roundup:
+    p = data["period"]
+    period = RoundupPeriod(
+        kind=RoundupKind(p["kind"]),
+        label=p["label"],
+        first_day=date.fromisoformat(p["first_day"]),
+        last_day=date.fromisoformat(p["last_day"]),
+        timezone=p["timezone"],
+        start=datetime.fromisoformat(p["start"]),
+        end=datetime.fromisoformat(p["end"]),
+    )
+    sections = tuple(
+        RoundupSection(
+            topic=Topic(*s["topic"]),
+            entries=tuple(
+                RoundupEntry(
+                    arxiv_id=e["arxiv_id"],
+                    version=e["version"],
+                    title=e["title"],
+                    authors_line=e["authors_line"],
+                    tldr=e["tldr"],
+                    insights=tuple(e["insights"]),
+                    links=tuple(Link(label, url) for label, url in e["links"]),
+                    upvotes=e["upvotes"],
+                    comments=e["comments"],
+                    matches=e["matches"],
+                    reactions=e["reactions"],
+                    first_seen=datetime.fromisoformat(e["first_seen"]),
+                    score=e["score"],
+                )
+                for e in s["entries"]
+            ),
+        )
+        for s in data["sections"]
+    )
+    return Roundup(data["destination_id"], period, sections, data["total_candidates"])
+
+
+def _row_to_queued(row: _Row, *, in_doubt: bool | None = None) -> QueuedRoundup:
+    return QueuedRoundup(
+        id=row["id"],
+        destination_id=row["destination_id"],
+        roundup=_roundup_from_json(row["content"]),
+        status=RoundupStatus(row["status"]),
+        attempts=row["attempts"],
+        part_ids=tuple(row["part_ids"] or ()),
+        thread_id=row["thread_id"],
+        in_doubt=bool(row["maybe_posted"]) if in_doubt is None else in_doubt,
+        claim_token=row["claim_token"],
     )
 
 
@@ -978,3 +1087,170 @@ class SqlStore:
         )
         async with writing(self._engine) as conn:
             return int((await conn.execute(stmt)).rowcount) == 1
+
+    # roundups ----------------------------------------------------------------------------------
+
+    async def queue_roundup(
+        self, roundup: Roundup, *, now: datetime, status: RoundupStatus = RoundupStatus.PENDING
+    ) -> tuple[QueuedRoundup, bool]:
+        """Queue the destination's roundup of its period once: (the queued one, created?)."""
+        paper_ids = [e.arxiv_id for s in roundup.sections for e in s.entries]
+        stmt = (
+            self._insert(roundups)
+            .values(
+                destination_id=roundup.destination_id,
+                week=roundup.period.label,
+                status=status.value,
+                paper_ids=paper_ids,
+                content=_roundup_to_json(roundup),
+                part_ids=[],
+                created_at=now,
+                due_at=now,
+                attempts=0,
+                maybe_posted=False,
+            )
+            .on_conflict_do_nothing()
+        )
+        async with writing(self._engine) as conn:
+            created = (await conn.execute(stmt)).rowcount == 1
+            row = (
+                (
+                    await conn.execute(
+                        select(roundups).where(
+                            roundups.c.destination_id == roundup.destination_id,
+                            roundups.c.week == roundup.period.label,
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return _row_to_queued(row), created
+
+    async def claim_roundups(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        token: str,
+        platforms: Collection[Platform] | None = None,
+    ) -> list[QueuedRoundup]:
+        """Claim due roundups for a lease; an expired claim comes back in doubt."""
+        due = or_(
+            and_(roundups.c.status == RoundupStatus.PENDING.value, roundups.c.due_at <= now),
+            and_(roundups.c.status == RoundupStatus.CLAIMED.value, roundups.c.claimed_until < now),
+        )
+        stopped = [destinations.c.paused_reason.is_not(None)]
+        if platforms is not None:
+            stopped.append(destinations.c.platform.not_in([p.value for p in platforms]))
+        paused = select(destinations.c.id).where(or_(*stopped))
+        pick = (
+            select(roundups)
+            .where(due, roundups.c.destination_id.not_in(paused))
+            .order_by(roundups.c.due_at, roundups.c.id)
+            .limit(limit)
+        )
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True, of=roundups)
+        until = now + timedelta(seconds=lease_seconds)
+        claimed: list[QueuedRoundup] = []
+        async with writing(self._engine) as conn:
+            for row in list((await conn.execute(pick)).mappings()):
+                in_doubt = bool(row["maybe_posted"]) or row["status"] == RoundupStatus.CLAIMED
+                result = await conn.execute(
+                    update(roundups)
+                    .where(roundups.c.id == row["id"], roundups.c.status == row["status"])
+                    .values(
+                        status=RoundupStatus.CLAIMED.value,
+                        claim_token=token,
+                        claimed_until=until,
+                        attempts=roundups.c.attempts + 1,
+                        maybe_posted=in_doubt,
+                    )
+                )
+                if result.rowcount == 1:
+                    claimed.append(
+                        _row_to_queued(
+                            {**row, "claim_token": token, "attempts": row["attempts"] + 1},
+                            in_doubt=in_doubt,
+                        )
+                    )
+        return claimed
+
+    def _owns_roundup(self, roundup_id: int, token: str) -> Any:
+        return and_(
+            roundups.c.id == roundup_id,
+            roundups.c.claim_token == token,
+            roundups.c.status == RoundupStatus.CLAIMED.value,
+        )
+
+    async def record_roundup_part(
+        self,
+        roundup_id: int,
+        token: str,
+        *,
+        part_ids: Sequence[str],
+        thread_id: str | None,
+        lease_seconds: float,
+        now: datetime,
+    ) -> bool:
+        """Record the parts posted so far (and the thread); extends the claim's lease."""
+        values: dict[str, Any] = {
+            "part_ids": list(part_ids),
+            "maybe_posted": False,
+            "claimed_until": now + timedelta(seconds=lease_seconds),
+        }
+        if thread_id is not None:
+            values["thread_id"] = thread_id
+        if part_ids:
+            values["message_id"] = part_ids[0]
+        stmt = update(roundups).where(self._owns_roundup(roundup_id, token)).values(**values)
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount) == 1
+
+    async def finish_roundup(self, roundup_id: int, token: str, *, now: datetime) -> bool:
+        stmt = (
+            update(roundups)
+            .where(self._owns_roundup(roundup_id, token))
+            .values(
+                status=RoundupStatus.SENT.value,
+                posted_at=now,
+                claim_token=None,
+                claimed_until=None,
+                last_error=None,
+            )
+        )
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount) == 1
+
+    async def retry_roundup(
+        self, roundup_id: int, token: str, *, due_at: datetime, error: str, maybe_posted: bool
+    ) -> bool:
+        stmt = (
+            update(roundups)
+            .where(self._owns_roundup(roundup_id, token))
+            .values(
+                status=RoundupStatus.PENDING.value,
+                due_at=due_at,
+                claim_token=None,
+                claimed_until=None,
+                last_error=self._text(error),
+                maybe_posted=maybe_posted,
+            )
+        )
+        async with writing(self._engine) as conn:
+            return int((await conn.execute(stmt)).rowcount) == 1
+
+    async def list_roundups(
+        self, destination_id: int, *, limit: int = 20, label: str | None = None
+    ) -> list[QueuedRoundup]:
+        """The destination's queued and posted roundups, newest period first."""
+        stmt = select(roundups).where(
+            roundups.c.destination_id == destination_id, roundups.c.content.is_not(None)
+        )
+        if label is not None:
+            stmt = stmt.where(roundups.c.week == label)
+        stmt = stmt.order_by(roundups.c.created_at.desc(), roundups.c.id.desc()).limit(limit)
+        async with reading(self._engine) as conn:
+            return [_row_to_queued(row) for row in (await conn.execute(stmt)).mappings()]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -121,6 +122,9 @@ destinations = Table(
     Column("roundup_day", String(3), nullable=False),
     Column("roundup_hour", Integer, nullable=False),
     Column("roundup_enabled", Boolean, nullable=False),
+    Column("roundup_size", Integer, nullable=False, server_default="15"),
+    Column("roundup_quiet", Boolean, nullable=False, server_default=false()),
+    Column("roundup_public", Boolean, nullable=False, server_default=false()),
     Column("paused_reason", Text),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("platform", "workspace", "channel", name="uq_destinations_place"),
@@ -181,13 +185,23 @@ roundups = Table(
         ForeignKey("destinations.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("week", String(8), nullable=False),
+    Column("week", String(16), nullable=False),  # the period's label: 2026-W48 or 2026-11-27
     Column("status", String(16), nullable=False),
-    Column("message_id", String(128)),
+    Column("message_id", String(128)),  # the header's
     Column("paper_ids", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("posted_at", UTCDateTime),
+    Column("content", JSON),  # the Roundup itself, as built (a retry posts the same)
+    Column("part_ids", JSON),  # message ids of the parts posted so far, in order
+    Column("thread_id", String(128)),
+    Column("due_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claim_token", String(64)),
+    Column("claimed_until", UTCDateTime),
+    Column("maybe_posted", Boolean, nullable=False, server_default=false()),
+    Column("last_error", Text),
     UniqueConstraint("destination_id", "week", name="uq_roundups_destination_week"),
+    Index("ix_roundups_status_due", "status", "due_at"),
 )
 
 poll_state = Table(

@@ -23,6 +23,7 @@ already made. For older doubts ``find_existing`` reads the channel's recent mess
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -36,8 +37,9 @@ from discord.http import HTTPClient, Route
 from pydantic import SecretStr
 
 from bot.adapters.discord.render import render_discord
+from bot.adapters.discord.roundup import DiscordRoundup, render_discord_roundup
 from bot.adapters.pacing import Window
-from bot.core.models import Card, DestinationRef, Platform
+from bot.core.models import Card, DestinationRef, Platform, Roundup
 from bot.services.ports import (
     CardRejected,
     PermanentPublishError,
@@ -264,6 +266,111 @@ class DiscordPublisher:
                 return found
         return None
 
+    # --- ports.RoundupPublisher -------------------------------------------------------------
+
+    def roundup_parts(self, roundup: Roundup) -> int:
+        return 1 + len(_roundup(roundup).sections)
+
+    async def post_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> tuple[str, str | None]:
+        """The header into the channel; each section into a thread started on the header."""
+        _check_ref(ref)
+        rendered = _roundup(roundup)
+        payload = dict(rendered.header if part == 0 else rendered.sections[part - 1])
+        payload["nonce"] = discord_nonce(nonce)
+        payload["enforce_nonce"] = True
+        where = ref.channel
+        if part > 0:
+            if header is None:
+                raise ValueError("a roundup section needs its header posted first")
+            thread = thread or await self._open_thread(ref.channel, header, rendered.thread_name)
+            where = thread
+        await self._per_channel.acquire(where)
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=where)
+        data = await self._request(route, posting=True, json=payload)
+        return str(data["id"]), thread if part > 0 else None
+
+    async def _open_thread(self, channel: str, message: str, name: str) -> str:
+        """Start the thread on the header (a thread so started has the header's id)."""
+        route = Route(
+            "POST",
+            "/channels/{channel_id}/messages/{message_id}/threads",
+            channel_id=channel,
+            message_id=message,
+        )
+        try:
+            data = await self._request(
+                route, posting=True, json={"name": name, "auto_archive_duration": 10080}
+            )
+        except CardRejected as exc:
+            if "160004" in str(exc):  # already started (a retry after a lost answer)
+                return message
+            raise
+        return str(data["id"])
+
+    async def find_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> str | None:
+        """This part among the bot's recent messages in the channel (or the thread): Discord
+        returns no nonce when reading, so the message is recognised by what it shows."""
+        _check_ref(ref)
+        rendered = _roundup(roundup)
+        wanted = rendered.header if part == 0 else rendered.sections[part - 1]
+        where = ref.channel if part == 0 else (thread or header)
+        if where is None:
+            return None
+        route = Route("GET", "/channels/{channel_id}/messages", channel_id=where)
+        try:
+            data = await self._request(route, posting=False, params={"limit": self._history_limit})
+        except PermanentPublishError:
+            if part > 0:
+                return None  # no thread yet: nothing of it was posted
+            raise
+        for message in data if isinstance(data, list) else []:
+            if not isinstance(message, dict):
+                continue
+            if str((message.get("author") or {}).get("id")) != self._bot_id:
+                continue
+            if _shows(message) == _shows(wanted):
+                return str(message["id"])
+        return None
+
+    async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
+        """Reactions on each message (the bot's own not counted); missing messages skipped."""
+        _check_ref(ref)
+        counts: dict[str, int] = {}
+        for message_id in message_ids:
+            route = Route(
+                "GET",
+                "/channels/{channel_id}/messages/{message_id}",
+                channel_id=ref.channel,
+                message_id=message_id,
+            )
+            try:
+                data = await self._request(route, posting=False)
+            except (PermanentPublishError, CardRejected):
+                continue
+            total = 0
+            for reaction in (data or {}).get("reactions") or []:
+                total += int(reaction.get("count", 0)) - (1 if reaction.get("me") else 0)
+            counts[message_id] = total
+        return counts
+
     # --- internals ----------------------------------------------------------------------------
 
     def _is_delivery_of(
@@ -320,6 +427,20 @@ class DiscordPublisher:
             if exchange.waited + pause > self._max_retry_wait:
                 raise _GiveUp(status, None)
             exchange.waited += pause
+
+
+@functools.lru_cache(maxsize=64)
+def _roundup(roundup: Roundup) -> DiscordRoundup:
+    return render_discord_roundup(roundup)
+
+
+def _shows(message: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What a message shows, to recognise a part: its content and its embeds' text."""
+    embeds = tuple(
+        (str(e.get("title", "")), str(e.get("description", "")))
+        for e in message.get("embeds") or []
+    )
+    return str(message.get("content") or ""), embeds
 
 
 def _check_ref(ref: DestinationRef) -> None:

@@ -79,6 +79,7 @@ BOT_SCOPES = (
     "usergroups:read",
     "channels:history",
     "groups:history",
+    "reactions:read",
 )
 _FAILURE = "Something went wrong on paperwire's side; try again in a minute."
 _SEEN_FOR = 600.0  # seconds a request id is remembered (Slack retries within minutes)

@@ -17,7 +17,9 @@ the arXiv id, version and delivery nonce, which is what ``find_existing`` looks 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import aiohttp
@@ -33,8 +35,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.pacing import Window
 from bot.adapters.slack.render import METADATA_EVENT_TYPE, render_slack
+from bot.adapters.slack.roundup import METADATA_EVENT_TYPE as ROUNDUP_EVENT_TYPE
+from bot.adapters.slack.roundup import SlackRoundup, render_slack_roundup
 from bot.core.chat import removed_reason
-from bot.core.models import Card, DestinationRef, Platform
+from bot.core.models import Card, DestinationRef, Platform, Roundup
 from bot.services.ports import (
     CardRejected,
     PermanentPublishError,
@@ -281,6 +285,100 @@ class SlackPublisher:
                 return ts
         return None
 
+    # --- ports.RoundupPublisher -------------------------------------------------------------
+
+    def roundup_parts(self, roundup: Roundup) -> int:
+        return 1 + len(_roundup(roundup).sections)
+
+    async def post_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> tuple[str, str | None]:
+        """The header into the channel; each section as a reply in the header's thread."""
+        client, token = await self._client_and_token(ref)
+        rendered = _roundup(roundup)
+        payload = dict(rendered.header if part == 0 else rendered.sections[part - 1])
+        if part > 0:
+            if header is None:
+                raise ValueError("a roundup section needs its header posted first")
+            thread = thread or header
+            payload["thread_ts"] = thread
+        await self._per_channel.acquire(f"{ref.workspace}/{ref.channel}")
+        try:
+            response = await client.chat_postMessage(channel=ref.channel, token=token, **payload)
+        except Exception as exc:
+            raise _translate(exc, posting=True, workspace=ref.workspace) from exc
+        ts = str(response.get("ts") or "")
+        if not ts:
+            raise TransientPublishError(
+                "Slack accepted the post but returned no message ts", maybe_posted=True
+            )
+        return ts, thread if part > 0 else None
+
+    async def find_roundup_part(
+        self,
+        ref: DestinationRef,
+        roundup: Roundup,
+        part: int,
+        *,
+        header: str | None,
+        thread: str | None,
+        nonce: str,
+    ) -> str | None:
+        """This part among the channel's (or the thread's) recent messages, by the metadata
+        every part carries: the destination, the period and the part number."""
+        client, token = await self._client_and_token(ref)
+        where = thread or header
+        try:
+            if part == 0:
+                response = await client.conversations_history(
+                    channel=ref.channel,
+                    limit=self._history_limit,
+                    include_all_metadata=True,
+                    token=token,
+                )
+            elif where is None:
+                return None
+            else:
+                response = await client.conversations_replies(
+                    channel=ref.channel,
+                    ts=where,
+                    limit=self._history_limit,
+                    include_all_metadata=True,
+                    token=token,
+                )
+        except Exception as exc:
+            raise _translate(exc, posting=False, workspace=ref.workspace) from exc
+        for message in response.get("messages") or []:
+            if _is_roundup_part(message, roundup, part):
+                return str(message["ts"])
+        return None
+
+    async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
+        """Reactions on each message (reactions.get); {} when the app may not read them."""
+        client, token = await self._client_and_token(ref)
+        counts: dict[str, int] = {}
+        for ts in message_ids:
+            try:
+                response = await client.reactions_get(
+                    channel=ref.channel, timestamp=ts, token=token
+                )
+            except SlackApiError as exc:
+                error = (exc.response.data or {}).get("error") if exc.response else None
+                if error == "missing_scope":
+                    log.info("Slack: no reactions:read scope; roundups rank without reactions")
+                    return {}
+                continue
+            message = response.get("message") or {}
+            counts[ts] = sum(int(r.get("count", 0)) for r in message.get("reactions") or [])
+        return counts
+
     # --- internals ----------------------------------------------------------------------------
 
     async def _client_and_token(self, ref: DestinationRef) -> tuple[AsyncWebClient, str]:
@@ -292,6 +390,26 @@ class SlackPublisher:
         assert client is not None
         token = await self._tokens.bot_token(ref.workspace)
         return client, token.get_secret_value()
+
+
+@functools.lru_cache(maxsize=64)
+def _roundup(roundup: Roundup) -> SlackRoundup:
+    return render_slack_roundup(roundup)
+
+
+def _is_roundup_part(message: Any, roundup: Roundup, part: int) -> bool:
+    if not isinstance(message, dict) or not message.get("ts"):
+        return False
+    metadata = message.get("metadata") or {}
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ROUNDUP_EVENT_TYPE:
+        return False
+    payload = metadata.get("event_payload") or {}
+    return (
+        isinstance(payload, dict)
+        and payload.get("destination_id") == roundup.destination_id
+        and payload.get("period") == roundup.period.label
+        and payload.get("part") == part
+    )
 
 
 def _is_delivery_of(message: Any, card: Card, nonce: str) -> bool:

@@ -37,6 +37,7 @@ SCOPES = {
     "usergroups:read",
     "channels:history",
     "groups:history",
+    "reactions:read",
 }
 BOT_EVENTS = {"app_home_opened", "link_shared", "app_uninstalled", "tokens_revoked"}
 

@@ -143,9 +143,7 @@ async def test_queued_once_per_week_and_posted_part_by_part(week: Week) -> None:
     assert report.posted == 1
     parts = len(first.roundup.sections) + 1
     assert [part for _, part, _ in week.poster.posts] == list(range(parts))
-    assert all(
-        thread == f"pw-r{first.id}-0" for _, part, thread in week.poster.posts if part
-    )
+    assert all(thread == f"pw-r{first.id}-0" for _, part, thread in week.poster.posts if part)
     assert (await week.roundups.send_due()).posted == 0  # nothing is posted twice
     [stored] = await week.store.list_roundups(first.destination_id)
     assert stored.status is RoundupStatus.SENT

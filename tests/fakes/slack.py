@@ -14,7 +14,16 @@ Web API methods (under ``/api/``): ``auth.test`` (with the ``x-oauth-scopes`` he
 ``users.info``, ``conversations.info``, ``conversations.history``, ``usergroups.list``,
 ``usergroups.users.list``, ``team.info``, ``chat.postMessage``, ``chat.postEphemeral``,
 ``chat.update``, ``chat.unfurl`` (only for links the fake announced in a ``link_shared``
-event), ``views.publish`` (App Home), ``apps.connections.open`` and ``oauth.v2.access``.
+event), ``views.publish`` (App Home), ``conversations.replies``, ``reactions.get``,
+``apps.connections.open`` and ``oauth.v2.access``.
+Threads: ``chat.postMessage`` with ``thread_ts`` replies in the thread of a message of that
+channel (``thread_not_found`` without one; a reply's ts files the new reply under the same
+parent); the parent then shows ``reply_count``, ``latest_reply`` and so on, the channel's
+history shows no reply unless ``reply_broadcast``, and ``conversations.replies`` answers the
+parent first, then the replies. Reactions: ``react`` gives a stored message reactions, which
+``reactions.get`` reports. Scopes: each workspace has the scopes it was installed with
+(``add_workspace(scopes=...)``, the OAuth grant, ``set_scopes``); a method listed in
+``_NEEDED_SCOPES`` answers ``missing_scope`` (with ``needed`` and ``provided``) without one.
 Messages are held to Slack's limits (``validate_message``: 50 blocks, section text 3000,
 header 150, context 10 elements, text 40,000) and refused with Slack's error codes and its
 ``response_metadata.messages``. Faults and rate limits only on demand (``fail``,
@@ -144,6 +153,7 @@ DEFAULT_SCOPES = (
     "groups:read",
     "usergroups:read",
     "team:read",
+    "reactions:read",
 )
 API_PREFIX = "/api/"
 EVENTS_PATH = "/slack/events"
@@ -206,6 +216,12 @@ _ROUTES: dict[str, frozenset[str]] = {
 }
 # Calls about the app itself, never faulted by route="any".
 _IDENTITY_METHODS = frozenset({"auth.test", "apps.connections.open", "oauth.v2.access"})
+# The scopes a method needs (any one of them), where the fake holds a workspace to its scopes.
+# Only the methods listed are checked: the others answer whatever the workspace was granted.
+_NEEDED_SCOPES: dict[str, tuple[str, ...]] = {"reactions.get": ("reactions:read",)}
+# Slack promises the complete list of a reaction's users only with ``full``; without it the
+# fake lists this many, so code that counts the list rather than reading ``count`` shows.
+_REACTION_USERS_SHOWN = 50
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -628,6 +644,7 @@ class _Rule:
     remaining: int | None  # None: until cleared
     retry_after: int
     error: str
+    skip: int = 0  # matching calls still to let through before the fault starts
 
 
 @dataclass
@@ -1030,32 +1047,88 @@ class FakeSlack(LoopbackServer):
         retry_after: int = 1,
         error: str = "internal_error",
         route: Route | str = "post",
+        after: int = 0,
     ) -> None:
-        """The next ``times`` matching calls (None: all, until cleared) get ``fault``.
+        """The next ``times`` matching calls (None: all, until cleared) get ``fault``, once
+        ``after`` matching calls have gone through untouched.
 
-        ``route``: "post" (chat.postMessage), "history" (conversations.history), a Web API
-        method name, or "any" (every method but auth.test, apps.connections.open and
-        oauth.v2.access). ``error`` is the code Fault.API_ERROR answers with; ``retry_after``
-        is in whole seconds, like Slack's Retry-After header.
+        ``route``: "post" (chat.postMessage, thread replies included), "history"
+        (conversations.history), a Web API method name, or "any" (every method but
+        auth.test, apps.connections.open and oauth.v2.access). ``error`` is the code
+        Fault.API_ERROR answers with; ``retry_after`` is in whole seconds, like Slack's
+        Retry-After header. ``fail(Fault.DROP_AFTER_POST, channel=C, after=2)`` lets a
+        header and its first reply through and cuts the answer to the second reply.
         """
+        if after < 0:
+            raise ValueError("after counts calls to let through: 0 or more")
         with self._lock:
-            self._state.rules.append(_Rule(fault, channel, route, times, retry_after, error))
+            self._state.rules.append(_Rule(fault, channel, route, times, retry_after, error, after))
 
     def clear_faults(self) -> None:
         with self._lock:
             self._state.rules.clear()
 
     def add_message(
-        self, channel: str, *, text: str, metadata: dict[str, Any] | None = None, **extra: Any
+        self,
+        channel: str,
+        *,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        thread_ts: str | None = None,
+        **extra: Any,
     ) -> str:
-        """Store a message written by someone else (or another code path); returns its ts."""
+        """Store a message written by someone else (or another code path), a reply in the
+        thread of ``thread_ts`` when given; returns its ts."""
         with self._lock:
+            root = None
+            if thread_ts is not None:
+                root = self._thread_root(channel, thread_ts)
+                if root is None:
+                    raise LookupError(f"no message {thread_ts} in {channel} to reply to")
             message = {"type": "message", "user": "U0SOMEONE1", "text": text, **extra}
             message["ts"] = self._next_ts()
             if metadata is not None:
                 message["metadata"] = copy.deepcopy(metadata)
             self._state.channels.setdefault(channel, []).append(message)
+            if root is not None:
+                self._add_reply(root, message, broadcast=False)
             return str(message["ts"])
+
+    def react(
+        self,
+        channel: str,
+        ts: str,
+        name: str = "thumbsup",
+        count: int = 1,
+        team_id: str | None = None,
+    ) -> None:
+        """``count`` more people of the workspace (by default the first) react ``:name:`` to
+        a stored message (a thread reply too); reactions.get then reports them."""
+        if count < 1:
+            raise ValueError("count is how many people react: 1 or more")
+        with self._lock:
+            workspace = self._workspace(team_id)
+            message = self._find_message(channel, ts)
+            if message is None:
+                raise LookupError(
+                    f"no message {ts} in {channel}: react to one the fake stored (a post, or "
+                    "add_message)"
+                )
+            users = [
+                self._seen_user(workspace, f"U0REACT{next(self._ids):03d}").id for _ in range(count)
+            ]
+            reactions = message.setdefault("reactions", [])
+            same = next((r for r in reactions if r["name"] == name), None)
+            if same is None:
+                reactions.append({"name": name, "users": users, "count": count})
+            else:
+                same["users"] += users
+                same["count"] += count
+
+    def set_scopes(self, scopes: Iterable[str], *, team_id: str | None = None) -> None:
+        """The workspace reinstalled the app with these bot scopes (its token stays)."""
+        with self._lock:
+            self._workspace(team_id).scopes = tuple(scopes)
 
     # --- what happened ------------------------------------------------------------------------
 
@@ -1067,19 +1140,30 @@ class FakeSlack(LoopbackServer):
             return self._state.posts.get(channel, 0)
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Stored messages, oldest first, metadata included (in-channel command responses
-        too: Slack shows those in the channel)."""
+        """The messages of the channel (None: of every channel) as the channel shows them,
+        oldest first, metadata included: in-channel command responses too (Slack shows those
+        in the channel), thread replies not (``replies``) unless broadcast to the channel."""
         with self._lock:
             found = [
                 copy.deepcopy(m)
                 for cid, stored in self._state.channels.items()
                 if channel is None or cid == channel
                 for m in stored
+                if _in_channel(m)
             ]
         return sorted(found, key=lambda m: float(m["ts"]))
 
+    def replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread of message ``ts`` (not the message), oldest first,
+        metadata included."""
+        with self._lock:
+            if self._find_message(channel, ts) is None:
+                raise LookupError(f"no message {ts} in {channel}")
+            return [copy.deepcopy(m) for m in self._replies_of(channel, ts)]
+
     def card_ids(self, channel: str | None = None) -> list[str]:
-        """The versioned arXiv id of each card the bot posted (from its metadata), in order.
+        """The versioned arXiv id of each card the bot posted (from its metadata), in order:
+        messages the channel shows, so thread replies (a roundup's sections) are left out.
 
         A card posted twice appears twice: ``Counter(fake.card_ids())`` finds duplicates.
         """
@@ -1820,7 +1904,11 @@ class FakeSlack(LoopbackServer):
                 return _rate_limited(math.ceil(wait))
         with self._lock:
             workspace = self._state.workspaces[record.team]
-            response = handler(self, workspace, record)
+            needed = _NEEDED_SCOPES.get(method, ())
+            if needed and not set(needed) & set(workspace.scopes):
+                response = _missing_scope(needed[0], workspace.scopes)
+            else:
+                response = handler(self, workspace, record)
         if rule is not None and rule.fault is Fault.STALL_AFTER_POST:
             await self._stall()
             return web.Response(status=503, text="stalled")
@@ -1836,6 +1924,9 @@ class FakeSlack(LoopbackServer):
                 if not (
                     rule.route in ("any", method) or method in _ROUTES.get(rule.route, frozenset())
                 ):
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1
@@ -1913,7 +2004,7 @@ class FakeSlack(LoopbackServer):
             return _error("invalid_limit")
         limit = max(1, min(limit, 999))
         with_metadata = _truthy(params.get("include_all_metadata"))
-        stored = list(self._state.channels.get(channel.id, []))
+        stored = [m for m in self._state.channels.get(channel.id, []) if _in_channel(m)]
         newest = sorted(stored, key=lambda m: float(m["ts"]), reverse=True)
         answer = [
             {k: copy.deepcopy(v) for k, v in m.items() if with_metadata or k != "metadata"}
@@ -1927,6 +2018,79 @@ class FakeSlack(LoopbackServer):
                 "pin_count": 0,
                 "response_metadata": {"next_cursor": ""},
             }
+        )
+
+    def _conversations_replies(
+        self, workspace: _Workspace, record: RecordedRequest
+    ) -> web.Response:
+        """A thread: its parent first, then the replies, oldest first; pages of ``limit``
+        (at most 1000) with a cursor. ``oldest``, ``latest`` and ``inclusive`` are ignored."""
+        channel = self._visible_channel(workspace, record.channel, create=True)
+        if channel is None:
+            return _error("channel_not_found")
+        if not channel.is_member and not channel.is_private:
+            return _error("not_in_channel")
+        params = record.params
+        root = self._thread_root(channel.id, str(params.get("ts") or ""))
+        if root is None:
+            return _error("thread_not_found")
+        try:
+            limit = int(params.get("limit", 1000))
+        except (TypeError, ValueError):
+            return _error("invalid_limit")
+        limit = max(1, min(limit, 1000))
+        thread = [root, *self._replies_of(channel.id, root["ts"])]
+        start = 0
+        cursor = params.get("cursor")
+        if cursor:
+            try:
+                after = base64.b64decode(str(cursor)).decode().removeprefix("next_ts:")
+            except (binascii.Error, UnicodeDecodeError):
+                return _error("invalid_cursor")
+            start = next((i for i, m in enumerate(thread) if m["ts"] == after), -1)
+            if start < 0:
+                return _error("invalid_cursor")
+        page = thread[start : start + limit]
+        rest = thread[start + limit :]
+        next_cursor = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode() if rest else ""
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        answer = [
+            {k: copy.deepcopy(v) for k, v in m.items() if with_metadata or k != "metadata"}
+            for m in page
+        ]
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": answer,
+                "has_more": bool(rest),
+                "response_metadata": {"next_cursor": next_cursor},
+            }
+        )
+
+    def _reactions_get(self, workspace: _Workspace, record: RecordedRequest) -> web.Response:
+        params = record.params
+        ts = params.get("timestamp")
+        if not record.channel or not ts:
+            return _error("no_item_specified")
+        # A channel with messages exists, though no test added it (as for posts and history).
+        known = record.channel in self._state.channels
+        channel = self._visible_channel(workspace, record.channel, create=known)
+        if channel is None:
+            return _error("channel_not_found")
+        stored = self._find_message(channel.id, str(ts))
+        if stored is None:
+            return _error("message_not_found")
+        full = _truthy(params.get("full"))
+        message = {k: copy.deepcopy(v) for k, v in stored.items() if k != "metadata"}
+        if "reactions" in message and not full:
+            for reaction in message["reactions"]:
+                reaction["users"] = reaction["users"][:_REACTION_USERS_SHOWN]
+        link = f"https://{workspace.domain}.slack.com/archives/{channel.id}/p"
+        message["permalink"] = link + str(stored["ts"]).replace(".", "")
+        if not _in_channel(stored):
+            message["permalink"] += f"?thread_ts={stored['thread_ts']}&cid={channel.id}"
+        return web.json_response(
+            {"ok": True, "type": "message", "channel": channel.id, "message": message}
         )
 
     def _usergroups_list(self, workspace: _Workspace, record: RecordedRequest) -> web.Response:
@@ -1986,9 +2150,19 @@ class FakeSlack(LoopbackServer):
         ):
             return _error("invalid_metadata_format")
         assert record.channel is not None
+        root = None
+        thread_ts = params.get("thread_ts")
+        if thread_ts not in (None, ""):
+            # Slack's answer to a reply to nothing is not written down; refusing it shows the
+            # bug (a header that was never posted, a ts from another channel).
+            root = self._thread_root(record.channel, str(thread_ts))
+            if root is None:
+                return _error("thread_not_found")
         message = self._store_bot_message(
             workspace, record.channel, params.get("text"), blocks, metadata
         )
+        if root is not None:
+            self._add_reply(root, message, broadcast=_truthy(params.get("reply_broadcast")))
         return web.json_response(
             {
                 "ok": True,
@@ -2136,6 +2310,8 @@ class FakeSlack(LoopbackServer):
         "users.info": _users_info,
         "conversations.info": _conversations_info,
         "conversations.history": _conversations_history,
+        "conversations.replies": _conversations_replies,
+        "reactions.get": _reactions_get,
         "usergroups.list": _usergroups_list,
         "usergroups.users.list": _usergroups_users_list,
         "team.info": _team_info,
@@ -2409,6 +2585,40 @@ class FakeSlack(LoopbackServer):
         self._state.channels.setdefault(channel, []).append(message)
         return message
 
+    def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self._state.channels.get(channel, []) if m["ts"] == ts), None)
+
+    def _replies_of(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies in message ``ts``'s thread, oldest first (not copies)."""
+        stored = self._state.channels.get(channel, [])
+        replies = [m for m in stored if m.get("thread_ts") == ts and m["ts"] != ts]
+        return sorted(replies, key=lambda m: float(m["ts"]))
+
+    def _thread_root(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message whose thread ``ts`` is in: the message itself, or a reply's parent."""
+        message = self._find_message(channel, ts)
+        if message is None:
+            return None
+        root_ts = message.get("thread_ts") or message["ts"]
+        return message if root_ts == message["ts"] else self._find_message(channel, root_ts)
+
+    def _add_reply(self, root: dict[str, Any], reply: dict[str, Any], *, broadcast: bool) -> None:
+        """File ``reply`` (already stored) in ``root``'s thread; the parent shows the count."""
+        reply["thread_ts"] = root["ts"]
+        reply["parent_user_id"] = root.get("user")
+        if broadcast:
+            reply["subtype"] = "thread_broadcast"
+        users = list(root.get("reply_users") or [])
+        if reply.get("user") not in users:
+            users.append(reply.get("user"))
+        root.update(
+            thread_ts=root["ts"],
+            reply_count=int(root.get("reply_count") or 0) + 1,
+            reply_users=users,
+            reply_users_count=len(users),
+            latest_reply=reply["ts"],
+        )
+
     def _next_ts(self) -> str:
         """A fresh, strictly increasing message ts."""
         now = int(time.time() * 1_000_000)
@@ -2620,6 +2830,18 @@ def _json_field(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _in_channel(message: dict[str, Any]) -> bool:
+    """Whether the channel shows the message: not a thread reply, unless broadcast."""
+    thread_ts = message.get("thread_ts")
+    return thread_ts in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
+
+
+def _missing_scope(needed: str, provided: Iterable[str]) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(provided)}
+    )
 
 
 def _truthy(value: Any) -> bool:

@@ -40,6 +40,7 @@ from tests.fakes.slack import (
     DEFAULT_TOKEN,
     DEFAULT_USER,
     FakeSlack,
+    Fault,
     Tamper,
     sign,
     validate_message,
@@ -889,6 +890,212 @@ async def test_views_publish_keeps_one_home_per_user(
     assert fake.home_view(DEFAULT_USER) == second["view"]
     assert len(fake.published_views(DEFAULT_USER)) == 2
     assert conflict == "hash_conflict"
+
+
+# --- threads and reactions ------------------------------------------------------------------
+
+
+def _part(part: int) -> dict[str, Any]:
+    return {
+        "event_type": "paperwire_roundup",
+        "event_payload": {"period": "2026-W24", "part": part},
+    }
+
+
+CARD = {"event_type": "paperwire_card", "event_payload": {"arxiv_id": "2403.13043", "version": 1}}
+
+
+async def test_replies_go_into_the_thread_and_the_parent_counts_them(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    header = (
+        await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="W24", metadata=_part(0))
+    )["ts"]
+    first = await client.chat_postMessage(
+        channel=DEFAULT_CHANNEL, text="LLMs", thread_ts=header, metadata=_part(1)
+    )
+    # A reply to a reply lands in the same thread; a card-shaped reply is still no card.
+    second = await client.chat_postMessage(
+        channel=DEFAULT_CHANNEL, text="Vision", thread_ts=first["ts"], metadata=CARD
+    )
+    someone = fake.add_message(DEFAULT_CHANNEL, text="nice", thread_ts=header)
+
+    history = await client.conversations_history(channel=DEFAULT_CHANNEL)
+    replies = await client.conversations_replies(channel=DEFAULT_CHANNEL, ts=header)
+    with_metadata = await client.conversations_replies(
+        channel=DEFAULT_CHANNEL, ts=second["ts"], include_all_metadata=True
+    )
+
+    assert (first["message"]["thread_ts"], first["message"]["parent_user_id"]) == (
+        header,
+        BOT_USER_ID,
+    )
+    assert second["message"]["thread_ts"] == header
+    assert [m["text"] for m in fake.replies(DEFAULT_CHANNEL, header)] == ["LLMs", "Vision", "nice"]
+    assert [m["text"] for m in fake.messages(DEFAULT_CHANNEL)] == ["W24"]
+    assert fake.card_ids(DEFAULT_CHANNEL) == []
+    [parent] = history["messages"]
+    assert (parent["ts"], parent["thread_ts"], parent["reply_count"]) == (header, header, 3)
+    assert (parent["latest_reply"], parent["reply_users"]) == (someone, [BOT_USER_ID, "U0SOMEONE1"])
+    assert [m["text"] for m in replies["messages"]] == ["W24", "LLMs", "Vision", "nice"]
+    assert not any("metadata" in m for m in replies["messages"])
+    assert [m["metadata"]["event_payload"]["part"] for m in with_metadata["messages"][:2]] == [
+        0,
+        1,
+    ]
+    assert fake.post_count(DEFAULT_CHANNEL) == 3  # replies are chat.postMessage calls too
+
+
+async def test_conversations_replies_pages_with_a_cursor(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    header = fake.add_message(DEFAULT_CHANNEL, text="0")
+    for n in range(1, 5):
+        fake.add_message(DEFAULT_CHANNEL, text=str(n), thread_ts=header)
+
+    pages, cursor = [], None
+    while True:
+        page = await client.conversations_replies(
+            channel=DEFAULT_CHANNEL, ts=header, limit=2, cursor=cursor
+        )
+        pages.append([m["text"] for m in page["messages"]])
+        cursor = page["response_metadata"]["next_cursor"]
+        if not page["has_more"]:
+            break
+
+    assert pages == [["0", "1"], ["2", "3"], ["4"]]
+    assert cursor == ""
+    assert await _error_of(
+        client.conversations_replies(channel=DEFAULT_CHANNEL, ts=header, cursor="bm9wZQ==")
+    ) == ("invalid_cursor")
+
+
+async def test_a_reply_needs_its_parent_in_that_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    elsewhere = fake.add_message(OTHER_CHANNEL, text="in another channel")
+
+    errors = [
+        await _error_of(
+            client.chat_postMessage(channel=DEFAULT_CHANNEL, text="x", thread_ts="1.000001")
+        ),
+        await _error_of(
+            client.chat_postMessage(channel=DEFAULT_CHANNEL, text="x", thread_ts=elsewhere)
+        ),
+        await _error_of(client.conversations_replies(channel=DEFAULT_CHANNEL, ts="1.000001")),
+    ]
+
+    assert errors == ["thread_not_found", "thread_not_found", "thread_not_found"]
+    assert fake.messages(DEFAULT_CHANNEL) == []
+    with pytest.raises(LookupError):
+        fake.replies(DEFAULT_CHANNEL, elsewhere)
+
+
+async def test_a_broadcast_reply_shows_in_the_channel_too(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    header = fake.add_message(DEFAULT_CHANNEL, text="W24")
+
+    await client.chat_postMessage(
+        channel=DEFAULT_CHANNEL, text="also here", thread_ts=header, reply_broadcast=True
+    )
+
+    assert [m["text"] for m in fake.messages(DEFAULT_CHANNEL)] == ["W24", "also here"]
+    assert [m["text"] for m in fake.replies(DEFAULT_CHANNEL, header)] == ["also here"]
+
+
+async def test_reactions_get_reports_the_reactions_people_gave(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    card = (await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="a card", metadata=CARD))[
+        "ts"
+    ]
+    reply = fake.add_message(DEFAULT_CHANNEL, text="a reply", thread_ts=card)
+    quiet = fake.add_message(DEFAULT_CHANNEL, text="nobody cared")
+    fake.react(DEFAULT_CHANNEL, card)
+    fake.react(DEFAULT_CHANNEL, card, count=59)
+    fake.react(DEFAULT_CHANNEL, card, name="tada", count=2)
+    fake.react(DEFAULT_CHANNEL, reply, name="eyes")
+
+    full = await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=card, full=True)
+    short = await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=card)
+    on_reply = await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=reply)
+    none = await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=quiet)
+    errors = [
+        await _error_of(client.reactions_get(channel=DEFAULT_CHANNEL, timestamp="1.000001")),
+        await _error_of(client.reactions_get(channel="C0NOWHERE1", timestamp=card)),
+        await _error_of(client.reactions_get(channel=DEFAULT_CHANNEL)),
+    ]
+
+    assert (full["type"], full["channel"], full["message"]["ts"]) == (
+        "message",
+        DEFAULT_CHANNEL,
+        card,
+    )
+    assert [(r["name"], r["count"], len(r["users"])) for r in full["message"]["reactions"]] == [
+        ("thumbsup", 60, 60),
+        ("tada", 2, 2),
+    ]
+    # Without full, the count is still everyone; the list of who need not be.
+    assert [(r["name"], r["count"]) for r in short["message"]["reactions"]] == [
+        ("thumbsup", 60),
+        ("tada", 2),
+    ]
+    assert len(short["message"]["reactions"][0]["users"]) < 60
+    assert "metadata" not in full["message"]
+    assert full["message"]["permalink"].endswith(
+        f"/archives/{DEFAULT_CHANNEL}/p{card.replace('.', '')}"
+    )
+    assert [(r["name"], r["count"]) for r in on_reply["message"]["reactions"]] == [("eyes", 1)]
+    assert "reactions" not in none["message"]
+    assert errors == ["message_not_found", "channel_not_found", "no_item_specified"]
+    reacted = full["message"]["reactions"][0]["users"][0]
+    assert (await client.users_info(user=reacted))["user"]["id"] == reacted
+    with pytest.raises(LookupError, match="no message"):
+        fake.react(DEFAULT_CHANNEL, "1.000001")
+
+
+async def test_reactions_get_needs_the_reactions_read_scope(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    card = fake.add_message(DEFAULT_CHANNEL, text="a card")
+    fake.react(DEFAULT_CHANNEL, card)
+    fake.set_scopes(["commands", "chat:write"])
+
+    with pytest.raises(SlackApiError) as caught:
+        await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=card)
+    fake.set_scopes(["commands", "chat:write", "reactions:read"])  # reinstalled
+    again = await client.reactions_get(channel=DEFAULT_CHANNEL, timestamp=card)
+
+    refused = caught.value.response
+    assert (refused["error"], refused["needed"]) == ("missing_scope", "reactions:read")
+    assert refused["provided"] == "commands,chat:write"
+    assert again["message"]["reactions"][0]["count"] == 1
+
+
+async def test_a_fault_after_the_header_and_a_reply_cuts_the_next_reply(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.fail(Fault.DROP_AFTER_POST, channel=DEFAULT_CHANNEL, after=2)
+
+    header = (await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="W24"))["ts"]
+    await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="part 1", thread_ts=header)
+    with pytest.raises(aiohttp.ClientError):
+        await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="part 2", thread_ts=header)
+    await client.chat_postMessage(channel=DEFAULT_CHANNEL, text="part 3", thread_ts=header)
+
+    # The cut answer's reply was stored: a crash after it leaves it in the thread.
+    assert [m["text"] for m in fake.replies(DEFAULT_CHANNEL, header)] == [
+        "part 1",
+        "part 2",
+        "part 3",
+    ]
+    assert [c.fault for c in fake.calls("chat.postMessage")] == [
+        None,
+        None,
+        Fault.DROP_AFTER_POST,
+        None,
+    ]
 
 
 def test_env_gives_each_mode_exactly_its_settings(fake: FakeSlack) -> None:

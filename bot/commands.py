@@ -19,6 +19,7 @@ from bot.adapters.db.engine import DatabaseError, create_engine, describe_url, u
 from bot.adapters.discord.render import render_discord
 from bot.adapters.discord.roundup import render_discord_roundup
 from bot.adapters.roundup_text import render_roundup_text, roundup_json
+from bot.adapters.slack.manifest import InvalidRequestURL, http_manifest_text, manifest_text
 from bot.adapters.slack.render import render_slack
 from bot.adapters.slack.roundup import render_slack_roundup
 from bot.app import App, ConfigError, open_app, run_forever
@@ -464,3 +465,19 @@ def _roundup_text(roundup: Roundup, form: str) -> str:
             {"header": slack.header, "sections": slack.sections}, ensure_ascii=False, indent=2
         )
     return render_roundup_text(roundup)
+
+
+# --- slack --------------------------------------------------------------------------------
+
+
+async def cmd_slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    """The Slack app manifest: as shipped (Socket Mode), or with --url for HTTP mode."""
+    if args.url is None:
+        sys.stdout.write(manifest_text())
+        return 0
+    try:
+        text = http_manifest_text(args.url)
+    except InvalidRequestURL as exc:
+        raise UsageError(str(exc)) from exc
+    sys.stdout.write(text)
+    return 0

@@ -391,6 +391,13 @@ class SlackParseError(ValueError):
 
 
 _HOUR = re.compile(r"(\d{1,2})(?::00|h)?")
+_DAY_NAMES: Final = dict(
+    zip(
+        DAYS,
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        strict=True,
+    )
+)
 
 
 def parse_slack(command: str, text: str) -> tuple[str, dict[str, str | int | bool]]:
@@ -466,11 +473,10 @@ def _pairs(rest: str) -> dict[str, str | int | bool]:
 def _roundup_args(rest: str) -> dict[str, str | int | bool]:
     args: dict[str, str | int | bool] = {}
     for word in rest.lower().replace(",", " ").split():
-        day = word[:3]
         if word in {"show", "preview", "on", "off"}:
             args["action"] = word
-        elif day in DAYS and DAYS[DAYS.index(day)].startswith(word[:3]) and word.isalpha():
-            args["day"] = day
+        elif word[:3] in DAYS and _DAY_NAMES[word[:3]].startswith(word):  # fri, friday
+            args["day"] = word[:3]
         elif (hour := _HOUR.fullmatch(word)) and int(hour.group(1)) <= 23:
             args["hour"] = int(hour.group(1))
         else:

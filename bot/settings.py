@@ -131,6 +131,9 @@ class Settings(BaseSettings):
 
     # --- web endpoints -----------------------------------------------------------------------
     web_host: str = "0.0.0.0"  # noqa: S104 - a container's health endpoint listens on all interfaces
+    # Where the web endpoints are reached from outside (https://paperwire.example.org), for
+    # the roundups' Atom feed links; by default the address each request came to.
+    public_url: str | None = None
     web_port: int = Field(
         default=8080, ge=0, le=65535, validation_alias=AliasChoices("PORT", "PAPERWIRE_WEB_PORT")
     )
@@ -162,7 +165,12 @@ class Settings(BaseSettings):
     slack_channel_posts_per_second: float = Field(default=1.0, gt=0)
     discord_channel_posts_per_5s: int = Field(default=5, ge=1)
     deliver_batch: int = Field(default=20, ge=1, le=500)
+    # How many channels are posted to at the same time (each channel's cards stay in order).
+    deliver_concurrency: int = Field(default=128, ge=1, le=1000)
     claim_lease_seconds: float = Field(default=120.0, gt=0)
+    # Posted deliveries, cached summaries and posted roundups older than this are deleted
+    # (never a card still due). A paper revised after this long may be posted again.
+    retention_days: int = Field(default=180, ge=7)
     default_timezone: str = "UTC"
     topics_file: str = "config/topics.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -218,6 +226,7 @@ class Settings(BaseSettings):
         "discord_api_url",
         "slack_api_url",
         "llm_url",
+        "public_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

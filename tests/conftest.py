@@ -42,6 +42,16 @@ def database_url(
 
 
 @pytest.fixture
+def pg_url(pg_server: PostgresServer | None) -> str:
+    """A fresh PostgreSQL database URL (skipped when unavailable; required in CI)."""
+    if pg_server is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: install postgresql (see .ci/run)")
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return pg_server.create_database()
+
+
+@pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlStore]:
     engine = create_engine(database_url)
     try:

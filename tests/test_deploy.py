@@ -354,8 +354,8 @@ async def test_the_health_check_passes_on_200_and_fails_on_503_and_on_a_closed_p
     async def health() -> tuple[int, dict[str, object]]:
         return answer
 
-    async def metrics() -> dict[str, float]:
-        return {}
+    async def metrics() -> bytes:
+        return b""
 
     server = WebServer("127.0.0.1", 0, health, metrics)
     port = await server.start()

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from bot.adapters.db.engine import DatabaseError
+from bot.adapters.metrics import CONTENT_TYPE
 
 __all__ = ["Health", "Metrics", "Route", "WebServer"]
 
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Returns (HTTP status, JSON body) and the metric lines (name, value) to export.
 Health = Callable[[], Awaitable[tuple[int, dict[str, object]]]]
-Metrics = Callable[[], Awaitable[dict[str, float]]]
+Metrics = Callable[[], Awaitable[bytes]]  # the Prometheus text exposition
 Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
@@ -51,21 +52,13 @@ class WebServer:
 
     async def _metrics_view(self, request: web.Request) -> web.Response:
         try:
-            values = await self._metrics()
+            body = await self._metrics()
         except DatabaseError as exc:
             # Prometheus records the failed scrape (up == 0); the reason is one line.
             return web.Response(
                 status=503, text=f"# database unavailable: {exc}\n", content_type="text/plain"
             )
-        lines = []
-        declared: set[str] = set()
-        for name, value in sorted(values.items()):
-            family = name.split("{")[0]
-            if family not in declared:  # one TYPE line per metric family
-                declared.add(family)
-                lines.append(f"# TYPE {family} gauge")
-            lines.append(f"{name} {value}")
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def start(self) -> int:
         self._runner = web.AppRunner(self._app(), access_log=None)

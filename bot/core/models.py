@@ -251,6 +251,23 @@ class DestinationRef:
             return cls(Platform.SLACK, team, channel)
         raise InvalidDestination(f"unknown platform {platform!r}: {_DESTINATION_FORMS}")
 
+    @property
+    def slug(self) -> str:
+        """The destination in one URL path segment: discord-123, slack-T1-C2, console."""
+        if self.platform is Platform.CONSOLE:
+            return "console"
+        if self.platform is Platform.SLACK:
+            return f"slack-{self.workspace}-{self.channel}"
+        return f"{self.platform.value}-{self.channel}"
+
+    @classmethod
+    def from_slug(cls, slug: str) -> DestinationRef:
+        """The destination a ``slug`` names (InvalidDestination when it names none)."""
+        platform, _, rest = slug.partition("-")
+        if platform == Platform.SLACK.value:
+            return cls.parse(f"slack:{rest.replace('-', '/', 1)}")
+        return cls.parse(slug if slug == "console" else f"{platform}:{rest}")
+
     def __str__(self) -> str:
         if self.platform is Platform.CONSOLE:
             return "console"

@@ -63,6 +63,7 @@ __all__ = [
     "week_bounds",
     "week_of",
     "week_period",
+    "weekly_moment",
 ]
 
 log = logging.getLogger(__name__)
@@ -408,6 +409,16 @@ def day_period(day: str | date, timezone: str) -> RoundupPeriod:
     first = parse_day(day)
     start, end = day_bounds(first, timezone)
     return RoundupPeriod(RoundupKind.DAILY, first.isoformat(), first, first, timezone, start, end)
+
+
+def weekly_moment(period: RoundupPeriod, day: str, hour: int) -> datetime:
+    """When, in UTC, the weekly job of ``day`` (mon ... sun) at ``hour`` falls in ``period``
+    (a week), in the period's time zone."""
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    local_day = period.first_day + timedelta(days=days.index(day[:3].lower()))
+    zone = _zone(period.timezone)
+    local = datetime.combine(local_day, datetime.min.time(), tzinfo=zone).replace(hour=hour)
+    return local.astimezone(UTC)
 
 
 def week_of(moment: datetime, timezone: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,6 +50,8 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     paused: list[str] = field(default_factory=list)
+    # (platform, outcome) -> count, for the metrics
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def handled(self) -> int:
@@ -202,6 +205,7 @@ class DeliveryService:
             total.retried += report.retried
             total.failed += report.failed
             total.paused.extend(report.paused)
+            total.outcomes.update(report.outcomes)
             if report.sent + report.reconciled == 0:
                 break
         return total
@@ -229,6 +233,7 @@ class DeliveryService:
                         delivery.id, token, message_id=existing, now=self._clock.now()
                     )
                     report.reconciled += 1
+                    report.outcomes[(dest.ref.platform.value, "reconciled")] += 1
                     return None
             message_id = await publisher.publish(dest.ref, card, nonce=nonce)
         except (PlatformUnavailable, PlatformRefused):
@@ -247,11 +252,13 @@ class DeliveryService:
                 maybe_posted=exc.maybe_posted or delivery.in_doubt,
             )
             report.retried += 1
+            report.outcomes[(dest.ref.platform.value, "retried")] += 1
             return "waiting for an earlier card of this channel", retry_at
         except CardRejected as exc:
             log.warning("delivery %s to %s: card refused: %s", delivery.id, dest.ref, exc)
             await self._store.fail_delivery(delivery.id, token, error=str(exc))
             report.failed += 1
+            report.outcomes[(dest.ref.platform.value, "refused")] += 1
             return None
         except PermanentPublishError as exc:
             # Stop this destination; its rows stay queued (nothing is lost) until a person
@@ -274,6 +281,7 @@ class DeliveryService:
                 delivery.id, token, due_at=self._clock.now(), error=exc.reason
             )
             report.failed += 1
+            report.outcomes[(dest.ref.platform.value, "paused")] += 1
             report.paused.append(f"{dest.ref}: {exc.reason}")
             return exc.reason, self._clock.now()
         if not await self._store.confirm_delivery(
@@ -282,4 +290,5 @@ class DeliveryService:
             # Our claim lapsed while posting; the next claimer will find this post and confirm.
             log.warning("delivery %s: claim lapsed before confirmation", delivery.id)
         report.sent += 1
+        report.outcomes[(dest.ref.platform.value, "sent")] += 1
         return None

@@ -453,6 +453,9 @@ class Store(Protocol):
     async def queue_roundup(
         self, roundup: Roundup, *, now: datetime, status: RoundupStatus = RoundupStatus.PENDING
     ) -> tuple[QueuedRoundup, bool]: ...
+    async def queue_digest(
+        self, roundup: Roundup, delivery_ids: Sequence[int], *, now: datetime
+    ) -> tuple[QueuedRoundup, bool]: ...
     async def claim_roundups(
         self,
         *,
@@ -479,6 +482,9 @@ class Store(Protocol):
     async def list_roundups(
         self, destination_id: int, *, limit: int = 20, label: str | None = None
     ) -> list[QueuedRoundup]: ...
+
+    # housekeeping
+    async def prune(self, *, before: datetime) -> dict[str, int]: ...
 
 
 class PlanFn(Protocol):

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from bot.core.matching import SubscriptionIndex
 from bot.core.models import (
+    DeliveryMode,
     DeliveryStatus,
     Destination,
     DestinationRef,
@@ -49,6 +50,8 @@ from bot.services.ports import (
 __all__ = ["RoundupReport", "RoundupService"]
 
 log = logging.getLogger(__name__)
+
+DIGEST_CAP = 50  # papers shown in a daily digest at most (the tally counts them all)
 
 
 @dataclass
@@ -179,6 +182,46 @@ class RoundupService:
                 roundup.paper_count,
                 " (an empty week: silent, as the channel chose)" if quiet else "",
             )
+        return queued
+
+    async def queue_digest(self, ref: DestinationRef) -> QueuedRoundup | None:
+        """A channel in digest mode: the cards that came due since its last digest, as one
+        daily digest (the roundup's shape, for the day), queued together with marking them
+        delivered by it. None when nothing came (an empty day posts nothing)."""
+        dest = await self._store.get_destination(ref)
+        if dest is None or dest.settings.mode is not DeliveryMode.DIGEST:
+            return None
+        now = self._clock.now()
+        due = [
+            d
+            for d in await self._store.get_deliveries(dest.id)
+            if d.status is DeliveryStatus.PENDING and d.due_at <= now
+        ]
+        if not due:
+            return None
+        subs = [s for s in await self._store.list_subscriptions(dest.id) if not s.paused]
+        index = SubscriptionIndex((s.id, parse_stored_query(s.query)) for s in subs)
+        papers = await self._store.get_papers([d.arxiv_id for d in due])
+        candidates = [
+            RoundupCandidate(
+                card=await self._cards.card_for(item.paper),
+                matches=max(1, len(index.match(item.paper))),
+                first_seen=item.first_seen,
+            )
+            for item in papers.values()
+        ]
+        period = self.period(dest, RoundupKind.DAILY)
+        roundup = build_roundup(
+            candidates,
+            period,
+            now=now,
+            destination_id=dest.id,
+            cap=max(dest.settings.roundup_size, DIGEST_CAP),
+            weights=self._weights,
+        )
+        queued, created = await self._store.queue_digest(roundup, [d.id for d in due], now=now)
+        if created:
+            log.info("daily digest %s queued for %s: %d papers", period.label, ref, len(due))
         return queued
 
     # --- act: post ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class SourceHealth:
     message: str  # one line: "ok: last success 5 minutes ago", "failing: ...", "never polled"
     interval_minutes: int
     next_due: datetime | None = None
+    last_attempt: datetime | None = None
 
     @property
     def failing(self) -> bool:
@@ -149,18 +150,22 @@ def source_health(name: str, state: PollState | None, now: datetime, minutes: in
             last_error=state.last_error,
             last_error_at=state.last_error_at,
         )
-        return SourceHealth(name, health.state, health.message, minutes, next_due)
+        return SourceHealth(
+            name, health.state, health.message, minutes, next_due, state.last_attempt
+        )
     failed_last = state.last_error_at is not None and (
         state.last_success is None or state.last_error_at > state.last_success
     )
     if failed_last:
         since = f"; last success {ago(now, state.last_success)}" if state.last_success else ""
         message = f"failing: {state.last_error}{since}"
-        return SourceHealth(name, FeedState.FAILING, message, minutes, next_due)
+        return SourceHealth(name, FeedState.FAILING, message, minutes, next_due, state.last_attempt)
     if state.last_success is None:
-        return SourceHealth(name, FeedState.NEVER, "never polled yet", minutes, next_due)
+        return SourceHealth(
+            name, FeedState.NEVER, "never polled yet", minutes, next_due, state.last_attempt
+        )
     message = f"ok: last success {ago(now, state.last_success)}"
-    return SourceHealth(name, FeedState.OK, message, minutes, next_due)
+    return SourceHealth(name, FeedState.OK, message, minutes, next_due, state.last_attempt)
 
 
 @dataclass

@@ -296,6 +296,10 @@ def test_run_serves_health_and_metrics_and_stops_cleanly_on_sigterm(
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             metrics = r.read().decode()
         assert 'paperwire_source_consecutive_failures{source="arxiv"} 0.0' in metrics
+        assert 'paperwire_polls_total{outcome="ok",source="arxiv"} 1.0' in metrics
+        assert "paperwire_leader 1.0" in metrics
+        families = [line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE")]
+        assert len(families) == len(set(families))  # one TYPE line per metric, as Prometheus asks
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

@@ -48,6 +48,7 @@ from bot.core.roundup import (
     week_bounds,
     week_of,
     week_period,
+    weekly_moment,
 )
 from bot.core.safety import measure
 from tests.golden.papers import MINIMAX, OMEGA_TEST
@@ -594,3 +595,18 @@ def test_a_realistic_card_keeps_its_own_key_points_when_they_add_something() -> 
     candidate = RoundupCandidate(built, matches=1, first_seen=MIDWEEK)
     (entry,) = build_roundup([candidate], PERIOD, now=END).sections[0].entries
     assert entry.insights == (summary.key_points[1],)
+
+
+@pytest.mark.parametrize(
+    ("week", "zone", "day", "hour", "utc"),
+    [
+        ("2026-W43", "Europe/Paris", "fri", 16, datetime(2026, 10, 23, 14, tzinfo=UTC)),
+        ("2026-W44", "Europe/Paris", "fri", 16, datetime(2026, 10, 30, 15, tzinfo=UTC)),
+        ("2026-W44", "America/New_York", "mon", 9, datetime(2026, 10, 26, 13, tzinfo=UTC)),
+        ("2026-W45", "America/New_York", "mon", 9, datetime(2026, 11, 2, 14, tzinfo=UTC)),
+    ],
+)
+def test_the_weekly_moment_is_local_time_across_daylight_saving(
+    week: str, zone: str, day: str, hour: int, utc: datetime
+) -> None:
+    assert weekly_moment(week_period(week, zone), day, hour) == utc

@@ -1066,6 +1066,7 @@ class FakeDiscord(LoopbackServer):
         port: int = 0,
         nonce_window: float = 300.0,
         channel_rate: tuple[int, float] | None = None,
+        global_rate: tuple[int, float] | None = None,
         heartbeat_interval: float = 41.25,
         privileged_intents: int = 0,
         interaction_deadline: float = 3.0,
@@ -1074,6 +1075,7 @@ class FakeDiscord(LoopbackServer):
     ) -> None:
         """``channel_rate=(5, 5.0)`` imposes Discord's own per-channel bucket (5 posts per 5 s,
         announced in X-RateLimit headers so discord.py paces itself); None posts at any rate.
+        ``global_rate=(50, 1.0)`` the bot's global limit on posts (429 past it).
         ``heartbeat_interval`` is HELLO's, in seconds; ``privileged_intents`` the ones the
         app has enabled (GUILD_MEMBERS | ...: others close IDENTIFY with 4014);
         ``interaction_deadline`` how long a callback may take (Discord: 3 s);
@@ -1084,6 +1086,8 @@ class FakeDiscord(LoopbackServer):
         self.privileged_intents = privileged_intents
         self._nonce_window = nonce_window
         self._channel_rate = channel_rate
+        self._global_rate = global_rate
+        self.rate_limited_answers = 0  # 429s the rate limits (not faults) answered
         self._deadline = interaction_deadline
         self._token_ttl = interaction_token_ttl
         self.wait_timeout = wait_timeout
@@ -2144,9 +2148,15 @@ class FakeDiscord(LoopbackServer):
         rule: _Rule | None,
         files: int,
     ) -> web.StreamResponse:
+        if self._global_rate is not None and rule is None:
+            wait = self._spend("\0global", self._global_rate)
+            if wait is not None:
+                self.rate_limited_answers += 1
+                return _rate_limited(wait, limit=self._global_rate[0])
         if self._channel_rate is not None and rule is None:
             wait = self._spend(channel)
             if wait is not None:
+                self.rate_limited_answers += 1
                 return _rate_limited(wait, limit=self._channel_rate[0])
         body = record.body
         problem = validate_message(body, files=files)
@@ -2564,10 +2574,12 @@ class FakeDiscord(LoopbackServer):
         with self._lock:
             return self._snowflake()
 
-    def _spend(self, channel: str) -> float | None:
-        """Count a post against the channel's bucket; the wait when the bucket is empty."""
-        assert self._channel_rate is not None
-        limit, period = self._channel_rate
+    def _spend(self, channel: str, rate: tuple[int, float] | None = None) -> float | None:
+        """Count a post against the channel's bucket (or ``rate``'s, keyed by ``channel``);
+        the wait when the bucket is empty."""
+        rate = rate or self._channel_rate
+        assert rate is not None
+        limit, period = rate
         now = time.monotonic()
         with self._lock:
             window = self._state.windows.get(channel)

@@ -776,6 +776,7 @@ class FakeSlack(LoopbackServer):
         self.response_url_ttl = response_url_ttl
         self.wait_timeout = wait_timeout
         self._channel_rate = channel_rate
+        self.rate_limited_answers = 0  # 429s the posting pace (not faults) answered
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)
@@ -1901,6 +1902,7 @@ class FakeSlack(LoopbackServer):
         if method == "chat.postMessage" and self._channel_rate is not None and rule is None:
             wait = self._spend(record.channel or "")
             if wait is not None:
+                self.rate_limited_answers += 1
                 return _rate_limited(math.ceil(wait))
         with self._lock:
             workspace = self._state.workspaces[record.team]

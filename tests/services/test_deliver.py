@@ -32,9 +32,10 @@ from bot.services.ports import (
     SourceUnavailable,
     TransientPublishError,
 )
-from bot.services.subscriptions import SubscriptionService, load_planner
+from bot.services.roundups import RoundupService
+from bot.services.subscriptions import IndexCache, SubscriptionService, load_planner
 from tests.fakes.clock import FakeClock
-from tests.services.fakes import FakeListing, FakePublisher, card_service
+from tests.services.fakes import FakeListing, FakePublisher, FakeRoundupPublisher, card_service
 
 CONSOLE = DestinationRef.parse("console")
 DISCORD = DestinationRef.parse("discord:123456789012345678")
@@ -161,10 +162,24 @@ async def test_digest_mode_holds_cards_until_the_digest_hour(world: World) -> No
     settings = DestinationSettings(timezone="Europe/Paris", mode=DeliveryMode.DIGEST, digest_hour=9)
     await world.store.update_destination(dest.id, settings=settings)
     await world.cycle(paper("2611.00001", "Sparse attention"))  # 12:00 UTC = 13:00 Paris
+    await world.cycle(paper("2611.00002", "Dense attention"))
     assert world.publisher.posted_ids() == []
+    poster = FakeRoundupPublisher()
+    roundups = RoundupService(
+        world.store, card_service(world.store, world.clock), {Platform.CONSOLE: poster}, world.clock
+    )
+    assert await roundups.queue_digest(CONSOLE) is None  # nothing due before 09:00 Paris
     world.clock.advance(hours=20)  # 09:00 Paris the next day
     await world.deliver.drain()
-    assert world.publisher.posted_ids() == ["2611.00001"]
+    assert world.publisher.posted_ids() == []  # never one by one: in the digest
+    queued = await roundups.queue_digest(CONSOLE)
+    assert queued is not None
+    assert queued.roundup.period.label == "2026-11-20"
+    assert queued.roundup.paper_count == 2
+    assert (await roundups.send_due()).posted == 1
+    assert await roundups.queue_digest(CONSOLE) is None  # those cards are done
+    rows = {d.arxiv_id: d.status.value for d in await world.store.get_deliveries()}
+    assert rows == {"2611.00001": "skipped", "2611.00002": "skipped"}
 
 
 async def test_transient_errors_back_off_as_the_platform_asks(world: World) -> None:
@@ -314,3 +329,23 @@ async def test_the_same_query_typed_differently_is_one_subscription(world: World
     removed = await world.subs.remove(CONSOLE, str(first.subscription.id))
     assert removed.query == first.subscription.query
     assert await world.subs.list(CONSOLE) == [(await world.store.get_destination(CONSOLE), [])]
+
+
+async def test_the_index_is_kept_between_polls_and_rebuilt_when_subscriptions_change(
+    world: World,
+) -> None:
+    cache = IndexCache()
+    world.ingest = IngestService(
+        world.store,
+        {"arxiv": world.listing},
+        world.clock,
+        plan_factory=lambda: load_planner(world.store, world.clock, cache),
+    )
+    await world.subs.add(CONSOLE, "cat:cs.CL")
+    await world.cycle(paper("2611.00001", "One"))
+    await world.cycle(paper("2611.00002", "Two"))
+    assert cache.builds == 1
+    await world.subs.add(CONSOLE, "au:lee")
+    await world.cycle(paper("2611.00003", "Three"))
+    assert cache.builds == 2
+    assert world.publisher.posted_ids() == ["2611.00001", "2611.00002", "2611.00003"]

@@ -786,7 +786,12 @@ class SqlStore:
         down = select(platform_state.c.platform).where(
             platform_state.c.paused_reason.is_not(None), platform_state.c.retry_at > now
         )
-        stopped = [destinations.c.paused_reason.is_not(None), destinations.c.platform.in_(down)]
+        stopped = [
+            destinations.c.paused_reason.is_not(None),
+            destinations.c.platform.in_(down),
+            # A channel in digest mode gets its cards in the daily digest, not one by one.
+            destinations.c.mode == DeliveryMode.DIGEST.value,
+        ]
         if platforms is not None:
             stopped.append(destinations.c.platform.not_in([p.value for p in platforms]))
         paused = select(destinations.c.id).where(or_(*stopped))
@@ -1094,6 +1099,12 @@ class SqlStore:
         self, roundup: Roundup, *, now: datetime, status: RoundupStatus = RoundupStatus.PENDING
     ) -> tuple[QueuedRoundup, bool]:
         """Queue the destination's roundup of its period once: (the queued one, created?)."""
+        async with writing(self._engine) as conn:
+            return await self._queue_roundup(conn, roundup, now=now, status=status)
+
+    async def _queue_roundup(
+        self, conn: AsyncConnection, roundup: Roundup, *, now: datetime, status: RoundupStatus
+    ) -> tuple[QueuedRoundup, bool]:
         paper_ids = [e.arxiv_id for s in roundup.sections for e in s.entries]
         stmt = (
             self._insert(roundups)
@@ -1111,21 +1122,44 @@ class SqlStore:
             )
             .on_conflict_do_nothing()
         )
-        async with writing(self._engine) as conn:
-            created = (await conn.execute(stmt)).rowcount == 1
-            row = (
-                (
-                    await conn.execute(
-                        select(roundups).where(
-                            roundups.c.destination_id == roundup.destination_id,
-                            roundups.c.week == roundup.period.label,
-                        )
+        created = (await conn.execute(stmt)).rowcount == 1
+        row = (
+            (
+                await conn.execute(
+                    select(roundups).where(
+                        roundups.c.destination_id == roundup.destination_id,
+                        roundups.c.week == roundup.period.label,
                     )
                 )
-                .mappings()
-                .one()
             )
+            .mappings()
+            .one()
+        )
         return _row_to_queued(row), created
+
+    async def queue_digest(
+        self, roundup: Roundup, delivery_ids: Sequence[int], *, now: datetime
+    ) -> tuple[QueuedRoundup, bool]:
+        """Queue a daily digest and, in the same transaction, mark the cards it carries as
+        delivered by it (so each paper reaches the channel once, in the digest)."""
+        async with writing(self._engine) as conn:
+            queued, created = await self._queue_roundup(
+                conn, roundup, now=now, status=RoundupStatus.PENDING
+            )
+            if created and delivery_ids:
+                await conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id.in_(list(delivery_ids)),
+                        deliveries.c.status == DeliveryStatus.PENDING.value,
+                    )
+                    .values(
+                        status=DeliveryStatus.SKIPPED.value,
+                        message_id=f"digest:{roundup.period.label}",
+                        sent_at=now,
+                    )
+                )
+        return queued, created
 
     async def claim_roundups(
         self,
@@ -1254,3 +1288,30 @@ class SqlStore:
         stmt = stmt.order_by(roundups.c.created_at.desc(), roundups.c.id.desc()).limit(limit)
         async with reading(self._engine) as conn:
             return [_row_to_queued(row) for row in (await conn.execute(stmt)).mappings()]
+
+    # housekeeping ------------------------------------------------------------------------------
+
+    async def prune(self, *, before: datetime) -> dict[str, int]:
+        """Delete what is done and older than ``before``: posted or failed deliveries (never a
+        row still due or in flight), cached summaries, posted roundups. How many of each."""
+        done = [
+            DeliveryStatus.SENT.value,
+            DeliveryStatus.FAILED.value,
+            DeliveryStatus.SKIPPED.value,
+        ]
+        statements = {
+            "deliveries": delete(deliveries).where(
+                deliveries.c.status.in_(done),
+                func.coalesce(deliveries.c.sent_at, deliveries.c.created_at) < before,
+            ),
+            "summaries": delete(summaries).where(summaries.c.created_at < before),
+            "roundups": delete(roundups).where(
+                roundups.c.status.in_([RoundupStatus.SENT.value, RoundupStatus.SILENT.value]),
+                roundups.c.created_at < before,
+            ),
+        }
+        counts: dict[str, int] = {}
+        async with writing(self._engine) as conn:
+            for name, stmt in statements.items():
+                counts[name] = int((await conn.execute(stmt)).rowcount)
+        return counts

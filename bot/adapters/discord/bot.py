@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -211,6 +212,7 @@ class DiscordGateway:
         gateway_url: str = DEFAULT_GATEWAY_URL,
         guild_id: int | None = None,
         report: PlatformReport | None = None,
+        on_lookup: Callable[[Platform, float], None] | None = None,
     ) -> None:
         self._token = token
         self.chat = chat
@@ -218,6 +220,7 @@ class DiscordGateway:
         self._gateway_url = gateway_url
         self.guild_id = guild_id
         self._report = report
+        self._on_lookup = on_lookup
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -316,6 +319,7 @@ class DiscordGateway:
     async def handle(
         self, interaction: discord.Interaction, subcommand: str, values: dict[str, Any]
     ) -> None:
+        started = time.perf_counter()
         request = self.request(interaction, subcommand, values)
         deferred: list[bool] = []  # the ephemerality of the deferral, once made
 
@@ -326,6 +330,8 @@ class DiscordGateway:
 
         reply = await self.chat.handle(request, defer)
         await send_reply(interaction, reply, deferred[0] if deferred else None)
+        if self._on_lookup is not None and not subcommand:
+            self._on_lookup(Platform.DISCORD, time.perf_counter() - started)
 
     async def complete(
         self, interaction: discord.Interaction, current: str

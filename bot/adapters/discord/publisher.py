@@ -160,6 +160,7 @@ class DiscordPublisher:
         self._http: _RebasedHTTPClient | None = None
         self._bot_id: str | None = None
         self._opening = asyncio.Lock()
+        self.rate_limited = 0  # 429 answers seen (for the metrics)
         # Paced to Discord's documented limits before it has to answer 429.
         self._global = Window(GLOBAL_RATE[0], GLOBAL_RATE[1])
         self._per_channel = Window(channel_posts, CHANNEL_RATE[1])
@@ -418,6 +419,7 @@ class DiscordPublisher:
         status = response.status
         exchange.statuses.append(status)
         if status == 429:
+            self.rate_limited += 1
             retry_after = await _retry_after(response)
             if retry_after is not None and exchange.waited + retry_after > self._max_retry_wait:
                 raise _GiveUp(status, retry_after)

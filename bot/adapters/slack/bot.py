@@ -139,9 +139,12 @@ class SlackApp:
         chat: ChatService,
         engine: AsyncEngine,
         installations: AsyncSQLAlchemyInstallationStore | None = None,
+        *,
+        on_lookup: Callable[[Platform, float], None] | None = None,
     ) -> None:
         self._mode = mode
         self._chat = chat
+        self._on_lookup = on_lookup
         self._seen = _Seen()
         self._rights: dict[tuple[str, str, str], tuple[float, bool]] = {}
         self._socket: Any = None
@@ -275,7 +278,10 @@ class SlackApp:
     async def _paper(
         self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
+        started = time.perf_counter()
         await self._command(LOOKUP, ack, body, respond, client)
+        if self._on_lookup is not None:
+            self._on_lookup(Platform.SLACK, time.perf_counter() - started)
 
     async def _papers(
         self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient

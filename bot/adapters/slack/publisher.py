@@ -138,6 +138,7 @@ class _CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     def __init__(self, max_wait: float, max_retry_count: int = 2) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait = max_wait
+        self.seen = 0  # 429 answers seen (for the metrics)
 
     async def _can_retry_async(
         self,
@@ -149,6 +150,7 @@ class _CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
+        self.seen += 1
         values = response.headers.get("Retry-After") or response.headers.get("retry-after")
         wait = _seconds(values[0] if isinstance(values, list) and values else values)
         # The handler sleeps int(Retry-After) plus up to a second of jitter.
@@ -185,6 +187,7 @@ class SlackPublisher:
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
         self._per_channel = Window(1, 1.0 / posts_per_second)
+        self._retry: _CappedRateLimitRetry | None = None
 
     @classmethod
     def from_settings(
@@ -206,6 +209,11 @@ class SlackPublisher:
     def __repr__(self) -> str:
         return f"SlackPublisher(api_url={self._api_url!r})"
 
+    @property
+    def rate_limited(self) -> int:
+        """429 answers seen since it opened (for the metrics)."""
+        return self._retry.seen if self._retry is not None else 0
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -226,7 +234,8 @@ class SlackPublisher:
             sock_read=self._timeout,
         )
         self._session = aiohttp.ClientSession(timeout=timeout)
-        retry: list[AsyncRetryHandler] = [_CappedRateLimitRetry(self._max_retry_wait)]
+        self._retry = _CappedRateLimitRetry(self._max_retry_wait)
+        retry: list[AsyncRetryHandler] = [self._retry]
         # No token on the client: each call names the workspace's token (see SlackTokens).
         self._client = AsyncWebClient(
             base_url=self._api_url,

@@ -337,3 +337,22 @@ async def test_an_unmigrated_database_is_refused_with_the_fixing_command(databas
             await check_migrated(engine)
     finally:
         await engine.dispose()
+
+
+async def test_prune_deletes_only_what_is_done_and_old(store: SqlStore) -> None:
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    dest = await store.ensure_destination(DestinationRef.parse("console"), now=old)
+    papers = [make_paper(f"2601.0000{i}") for i in range(1, 4)]
+    await store.upsert_papers(papers, now=old)
+    await store.plan_deliveries(
+        [PlannedDelivery(p.arxiv_id, dest.id, 1, old) for p in papers], now=old
+    )
+    claimed = await store.claim_deliveries(now=old, limit=2, lease_seconds=60, token="t")
+    await store.confirm_delivery(claimed[0].id, "t", message_id="m1", now=old)  # sent, old
+    # claimed[1] stays claimed (in flight); the third stays pending (due): both are kept.
+    await store.put_summary("2601.00001", 1, Summary("tl;dr", (), "llm"), now=old)
+    counts = await store.prune(before=old + timedelta(days=1))
+    assert counts["deliveries"] == 1
+    assert counts["summaries"] == 1
+    left = {d.arxiv_id: d.status.value for d in await store.get_deliveries()}
+    assert sorted(left.values()) == ["claimed", "pending"]

@@ -62,8 +62,8 @@ async def _health() -> tuple[int, dict[str, object]]:
     return 200, {}
 
 
-async def _metrics() -> dict[str, float]:
-    return {}
+async def _metrics() -> bytes:
+    return b""
 
 
 @pytest.fixture

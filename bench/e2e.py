@@ -220,11 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                 _, err = bot.communicate(timeout=30)
             if bot.returncode != 0:
                 print(err[-3000:], file=sys.stderr)
-            times = sorted(
-                [t for t in _posts(discord, "post")]
-                + [t for t in _posts(slack, "chat.postMessage")]
-            )
+            times = sorted(list(_posts(discord, "post")) + list(_posts(slack, "chat.postMessage")))
             rate_limited = discord.rate_limited_answers + slack.rate_limited_answers
+            print(
+                f"429s: discord {discord.rate_limited_answers}, slack {slack.rate_limited_answers}",
+                flush=True,
+            )
     per = args.cards // args.channels
     ceiling = _ceiling([per] * len(discord_channels), [per] * len(slack_channels))
     took = times[-1] - times[0] if len(times) > 1 else float("nan")

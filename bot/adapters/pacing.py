@@ -1,10 +1,13 @@
 """Pacing posts to a platform's documented limits, so it never has to answer 429.
 
-``Window(limit, period)`` lets at most ``limit`` requests start in any ``period`` seconds for
-each key (a channel, or ``""`` for the whole bot); ``acquire`` waits (without blocking other
-keys) until the request may go. The publishers pace themselves with it: Discord 50 requests
-a second for the bot and 5 messages in 5 seconds per channel; Slack about one message a
-second per channel (DESIGN.md section 6). The clock and sleep are injectable for tests.
+``Window(limit, period)`` lets at most ``limit`` requests through in any ``period`` seconds
+for each key (a channel, or ``""`` for the whole bot). ``async with window.slot(key):`` waits
+(without blocking other keys) until the request may go, and counts it from the moment its
+answer came back, not from when it left: the platform saw it somewhere in between, so the next
+one, sent a whole period after that answer, reaches the platform a whole period after it
+whatever the network's delays. The publishers pace themselves with it: Discord 50 requests a
+second for the bot and 5 messages in 5 seconds per channel; Slack about one message a second
+per channel (DESIGN.md section 6). The clock and sleep are injectable for tests.
 """
 
 from __future__ import annotations
@@ -12,13 +15,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 __all__ = ["Window"]
 
 
+@dataclass
+class _Key:
+    done: deque[float] = field(default_factory=deque)  # when recent requests were answered
+    in_flight: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # waiters go in arrival order
+    freed: asyncio.Event = field(default_factory=asyncio.Event)  # an answer came back
+
+
 class Window:
-    """A sliding window of at most ``limit`` starts per ``period`` seconds, per key."""
+    """At most ``limit`` requests per ``period`` seconds, per key (see the module docstring)."""
 
     def __init__(
         self,
@@ -34,25 +47,34 @@ class Window:
         self.period = period
         self._clock = clock
         self._sleep = sleep
-        self._starts: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._keys: dict[str, _Key] = {}
 
     def __repr__(self) -> str:
         return f"Window({self.limit} per {self.period:g} s)"
 
-    async def acquire(self, key: str = "") -> float:
-        """Wait until one more request may start for ``key``; return the seconds waited."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
+    @asynccontextmanager
+    async def slot(self, key: str = "") -> AsyncIterator[float]:
+        """Hold one of the key's places for a request; yields the seconds waited for it."""
+        state = self._keys.setdefault(key, _Key())
         waited = 0.0
-        async with lock:  # one waiter per key at a time keeps the order of arrival
-            starts = self._starts.setdefault(key, deque())
+        async with state.lock:
             while True:
+                state.freed.clear()  # before looking: an answer after the look wakes us
                 now = self._clock()
-                while starts and starts[0] <= now - self.period:
-                    starts.popleft()
-                if len(starts) < self.limit:
-                    starts.append(now)
-                    return waited
-                wait = starts[0] + self.period - now
-                waited += wait
-                await self._sleep(wait)
+                while state.done and state.done[0] <= now - self.period:
+                    state.done.popleft()
+                if len(state.done) + state.in_flight < self.limit:
+                    state.in_flight += 1
+                    break
+                if state.done:  # the oldest answer leaves the window then
+                    wait = state.done[0] + self.period - now
+                    waited += wait
+                    await self._sleep(wait)
+                else:  # every place is taken by a request still waiting for its answer
+                    await state.freed.wait()
+        try:
+            yield waited
+        finally:
+            state.in_flight -= 1
+            state.done.append(self._clock())
+            state.freed.set()

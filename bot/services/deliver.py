@@ -105,27 +105,58 @@ class DeliveryService:
             now=self._clock.now(), platforms=list(self._publishers), limit=self._concurrency
         )
         down: set[Platform] = set()  # platforms that failed as a whole in this run
-        await asyncio.gather(*(self._serve(dest_id, report, paused, down) for dest_id in due))
+        if not due:
+            return report
+        # One claim for every due channel's first rows (a claim each would queue them up
+        # behind one another for the database's write lock), then each channel on its own.
+        token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+        claimed = await self._store.claim_deliveries(
+            now=self._clock.now(),
+            limit=self._per_destination * len(due),
+            lease_seconds=self._lease,
+            token=token,
+            platforms=list(self._publishers),
+            destination_ids=due,
+        )
+        first: dict[int, list[Delivery]] = {}
+        for delivery in claimed:
+            first.setdefault(delivery.destination_id, []).append(delivery)
+        await asyncio.gather(
+            *(
+                self._serve(dest_id, report, paused, down, first.get(dest_id, []), token)
+                for dest_id in due
+            )
+        )
         return report
 
     async def _serve(
-        self, dest_id: int, report: DeliveryReport, paused: set[Platform], down: set[Platform]
+        self,
+        dest_id: int,
+        report: DeliveryReport,
+        paused: set[Platform],
+        down: set[Platform],
+        claimed: list[Delivery],
+        token: str,
     ) -> None:
         """One destination's due rows, in order, a few claimed at a time. A row that must wait
         (a rate limit, a failure) stops the destination for this run, so nothing posted after
         it overtakes it; the rest of its claim is handed back untouched."""
-        while not self._stopping:
-            token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
-            claimed = await self._store.claim_deliveries(
-                now=self._clock.now(),
-                limit=self._per_destination,
-                lease_seconds=self._lease,
-                token=token,
-                platforms=list(self._publishers),
-                destination_ids=[dest_id],
-            )
-            if not claimed:
+        while True:
+            if self._stopping:  # SIGTERM: what is claimed and not begun goes back at once
+                await self._hand_back(claimed, token, "not posted yet")
                 return
+            if not claimed:
+                token = f"{self._worker}-{uuid.uuid4().hex[:8]}"
+                claimed = await self._store.claim_deliveries(
+                    now=self._clock.now(),
+                    limit=self._per_destination,
+                    lease_seconds=self._lease,
+                    token=token,
+                    platforms=list(self._publishers),
+                    destination_ids=[dest_id],
+                )
+                if not claimed:
+                    return
             dest = await self._store.get_destination_by_id(dest_id)
             papers = await self._store.get_papers(sorted({d.arxiv_id for d in claimed}))
             for index, delivery in enumerate(claimed):
@@ -154,6 +185,7 @@ class DeliveryService:
                 if dest.ref.platform in paused:
                     paused.discard(dest.ref.platform)
                     await self._health.up(dest.ref.platform)
+            claimed = []  # all handled: claim the channel's next rows, if any
 
     async def _hand_back(
         self, rows: Sequence[Delivery], token: str, why: str, *, due_at: datetime | None = None

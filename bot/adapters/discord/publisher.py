@@ -242,8 +242,8 @@ class DiscordPublisher:
         payload["nonce"] = discord_nonce(nonce)
         payload["enforce_nonce"] = True
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=ref.channel)
-        await self._per_channel.acquire(ref.channel)  # Discord: 5 messages in 5 s a channel
-        data = await self._request(route, posting=True, json=payload)
+        async with self._per_channel.slot(ref.channel):  # Discord: 5 messages in 5 s a channel
+            data = await self._request(route, posting=True, json=payload)
         message_id = str(data["id"])
         log.info("posted %s to %s as message %s", card.versioned_id, ref, message_id)
         return message_id
@@ -294,9 +294,9 @@ class DiscordPublisher:
                 raise ValueError("a roundup section needs its header posted first")
             thread = thread or await self._open_thread(ref.channel, header, rendered.thread_name)
             where = thread
-        await self._per_channel.acquire(where)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=where)
-        data = await self._request(route, posting=True, json=payload)
+        async with self._per_channel.slot(where):
+            data = await self._request(route, posting=True, json=payload)
         return str(data["id"]), thread if part > 0 else None
 
     async def _open_thread(self, channel: str, message: str, name: str) -> str:
@@ -401,16 +401,16 @@ class DiscordPublisher:
             await self.open()
         http = self._http
         assert http is not None
-        await self._global.acquire()  # Discord: 50 requests a second for the whole bot
         exchange = _Exchange(posting=posting)
 
         async def on_response(response: aiohttp.ClientResponse) -> None:
             await self._on_response(exchange, response)
 
         try:
-            return await http.request(
-                route, timeout=self._request_timeout, raise_for_status=on_response, **kwargs
-            )
+            async with self._global.slot():  # Discord: 50 requests a second for the whole bot
+                return await http.request(
+                    route, timeout=self._request_timeout, raise_for_status=on_response, **kwargs
+                )
         except Exception as exc:
             raise _translate(exc, exchange, reading=not posting) from exc
 

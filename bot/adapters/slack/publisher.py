@@ -258,9 +258,11 @@ class SlackPublisher:
         metadata = dict(payload.get("metadata") or {})
         metadata["event_payload"] = {**(metadata.get("event_payload") or {}), "nonce": nonce}
         payload["metadata"] = metadata
-        await self._per_channel.acquire(f"{ref.workspace}/{ref.channel}")  # ~1 a second
         try:
-            response = await client.chat_postMessage(channel=ref.channel, token=token, **payload)
+            async with self._per_channel.slot(f"{ref.workspace}/{ref.channel}"):  # ~1 a second
+                response = await client.chat_postMessage(
+                    channel=ref.channel, token=token, **payload
+                )
         except Exception as exc:
             raise _translate(exc, posting=True, workspace=ref.workspace) from exc
         ts = str(response.get("ts") or "")
@@ -318,9 +320,11 @@ class SlackPublisher:
                 raise ValueError("a roundup section needs its header posted first")
             thread = thread or header
             payload["thread_ts"] = thread
-        await self._per_channel.acquire(f"{ref.workspace}/{ref.channel}")
         try:
-            response = await client.chat_postMessage(channel=ref.channel, token=token, **payload)
+            async with self._per_channel.slot(f"{ref.workspace}/{ref.channel}"):
+                response = await client.chat_postMessage(
+                    channel=ref.channel, token=token, **payload
+                )
         except Exception as exc:
             raise _translate(exc, posting=True, workspace=ref.workspace) from exc
         ts = str(response.get("ts") or "")

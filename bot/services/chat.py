@@ -428,18 +428,7 @@ class ChatService:
         if request.args.get("hour") is not None:
             changes["roundup_hour"] = str(request.args["hour"])
         if action == "preview":
-            return Reply(
-                title="Roundup preview",
-                lines=(
-                    (
-                        plain(
-                            "Weekly roundups arrive with a coming release of paperwire; "
-                            "the schedule below is kept for them."
-                        ),
-                    ),
-                ),
-                ephemeral=True,
-            )
+            return await self._preview(request, defer)
         if changes:
             refused = self._refuse(request, "change this channel's roundup")
             if refused:

@@ -13,6 +13,7 @@ from bot.core.models import Author, DestinationRef, Paper, Platform
 from bot.services.chat import ChatService
 from bot.services.lookup import LookupService
 from bot.services.ports import SourceUnavailable
+from bot.services.roundups import RoundupService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
@@ -69,6 +70,7 @@ def chat(store: SqlStore, clock: FakeClock, arxiv: FakeArxiv) -> ChatService:
         status=StatusService(
             store, clock, sources={"arxiv": 60}, platforms={Platform.DISCORD: True}, database="x"
         ),
+        roundups=RoundupService(store, card_service(store, clock), {}, clock),
         slack_manager_group="paper-admins",
     )
 
@@ -270,6 +272,21 @@ async def test_roundup_schedule(chat: ChatService) -> None:
     changed = await chat.handle(ask("roundup", manage=True, day="mon", hour=9))
     assert "every Mon at 09:00" in text(changed)
     assert "off" in text(await chat.handle(ask("roundup", manage=True, action="off")))
+
+
+async def test_a_roundup_preview_shows_this_weeks_papers_only_to_the_asker(
+    chat: ChatService, store: SqlStore, clock: FakeClock, arxiv: FakeArxiv
+) -> None:
+    await chat.handle(ask("subscribe", manage=True, query="speculative"))
+    clock.advance(hours=1)
+    await store.upsert_papers(list(arxiv.papers.values()), now=clock.now())
+    defer = Deferrals()
+    reply = await chat.handle(ask("roundup", action="preview"), defer)
+    assert defer.calls == [True]
+    assert reply.ephemeral
+    assert reply.title.startswith("Preview: Weekly roundup")
+    assert "Speculative decoding for large language models" in text(reply)
+    assert "3 papers" in text(reply) or "of 3" in text(reply)
 
 
 async def test_help_lists_every_command(chat: ChatService) -> None:

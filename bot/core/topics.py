@@ -12,7 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.models import Topic
@@ -66,6 +66,12 @@ class TopicRule:
     # The casefolded first word of each keyword: a text holding none of them cannot match,
     # so the (costly) alternation is skipped for it.
     anchors: tuple[str, ...] = ()
+    # Every anchor is non-empty ASCII (see ``_hits``): derived from the anchors.
+    ascii_anchors: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ascii_anchors = all(anchor and anchor.isascii() for anchor in self.anchors)
+        object.__setattr__(self, "ascii_anchors", ascii_anchors)
 
     def may_match(self, folded: str) -> bool:
         """Whether ``folded`` (a casefolded text) may hold one of the keywords."""
@@ -268,14 +274,55 @@ def parse_taxonomy(data: Mapping[str, Any]) -> Taxonomy:
     )
 
 
-def _hits(pattern: re.Pattern[str], text: str) -> dict[str, int]:
-    """How many times each keyword (by group name) occurs in text."""
+def _regex_hits(pattern: re.Pattern[str], text: str) -> dict[str, int]:
+    """How many times each keyword (by group name) occurs in text: the reference scan."""
     counts: dict[str, int] = {}
     for match in pattern.finditer(text):
         group = match.lastgroup
         if group is not None:
             counts[group] = counts.get(group, 0) + 1
     return counts
+
+
+def _hits(rule: TopicRule, text: str, lowered: str | None) -> dict[str, int]:
+    """``_regex_hits`` of the rule's pattern, found faster.
+
+    The alternation tried at every position of an abstract is most of a classification's
+    cost. Every match begins with one of the rule's anchors (a keyword's first word), so on
+    an ASCII text (``lowered`` is its lower case, same positions; None for any other text)
+    the pattern is tried only where an anchor occurs, in order and without overlaps, as
+    ``finditer`` would: the same matches, for a fraction of the work. Other texts, and rules
+    with a non-ASCII anchor (case-insensitive matching then has look-alikes such as the long
+    s), take the reference scan.
+    """
+    pattern = rule.pattern
+    if pattern is None:
+        return {}
+    if lowered is None or not rule.ascii_anchors:
+        return _regex_hits(pattern, text)
+    starts: set[int] = set()
+    for anchor in rule.anchors:
+        at = lowered.find(anchor)
+        while at >= 0:
+            starts.add(at)
+            at = lowered.find(anchor, at + 1)
+    counts: dict[str, int] = {}
+    end = 0
+    for at in sorted(starts):
+        if at < end:
+            continue
+        match = pattern.match(text, at)
+        if match is None or match.end() == at:
+            continue
+        end = match.end()
+        group = match.lastgroup
+        if group is not None:
+            counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
+def _lowered(text: str) -> str | None:
+    return text.lower() if text.isascii() else None
 
 
 def score_topics(
@@ -292,16 +339,17 @@ def score_topics(
     cross = set(cats[1:])
     hf_keywords = "\n".join(keywords)
     folded = "\n".join((title, abstract, hf_keywords)).casefold()
+    lowered = (_lowered(title), _lowered(abstract), _lowered(hf_keywords))
     scored: list[tuple[float, TopicRule]] = []
     for rule in taxonomy.rules:
         score = 0.0
         if rule.pattern is not None and rule.may_match(folded):
-            score += weights.title * len(_hits(rule.pattern, title))
+            score += weights.title * len(_hits(rule, title, lowered[0]))
             score += weights.abstract * sum(
-                min(n, _MAX_REPEATS) for n in _hits(rule.pattern, abstract).values()
+                min(n, _MAX_REPEATS) for n in _hits(rule, abstract, lowered[1]).values()
             )
             if hf_keywords:
-                score += weights.keywords * len(_hits(rule.pattern, hf_keywords))
+                score += weights.keywords * len(_hits(rule, hf_keywords, lowered[2]))
         if primary is not None and primary in rule.categories:
             score += weights.primary_category
         score += weights.category * len(cross & rule.categories)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from bot.core import topics as topics_module
 from bot.core.topics import Taxonomy, TaxonomyError, classify, parse_taxonomy, score_topics
 from tests.paths import FIXTURES, REPO, SCITLDR
 
@@ -369,3 +370,63 @@ def test_the_packaged_default_is_the_shipped_config_file() -> None:
     assert (REPO / "bot" / "topics.toml").read_bytes() == (
         REPO / "config" / "topics.toml"
     ).read_bytes()
+
+
+_KEYWORD_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "large",
+            "language",
+            "model",
+            "models",
+            "Language-Models",
+            "LLM",
+            "diffusion",
+            "3D",
+            "reinforcement",
+            "learning",
+            "optimizing",
+            "x",
+            "-",
+            " ",
+            ", ",
+            "(",
+            "s",
+            "Graph",
+            "neural",
+            "networks",
+            "speech",
+            "recognition",
+            "retrieval-augmented",
+            "generation",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(_KEYWORD_TEXT)
+def test_anchored_keyword_scan_finds_what_the_full_scan_finds(text: str) -> None:
+    # _hits tries the alternation only where an anchor occurs; on ASCII text it must find
+    # exactly the matches of finditer over every position (overlaps, plurals, prefixes).
+    for rule in shipped().rules:
+        assert rule.pattern is not None
+        assert rule.ascii_anchors
+        expected = topics_module._regex_hits(rule.pattern, text)
+        assert topics_module._hits(rule, text, text.lower()) == expected, rule.key
+
+
+def test_anchored_keyword_scan_on_real_abstracts() -> None:
+    taxonomy = shipped()
+    lines = (SCITLDR / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    scanned = 0
+    for line in lines[:200]:
+        abstract = " ".join(json.loads(line)["source"])
+        if not abstract.isascii():
+            continue
+        scanned += 1
+        for rule in taxonomy.rules:
+            assert rule.pattern is not None
+            expected = topics_module._regex_hits(rule.pattern, abstract)
+            assert topics_module._hits(rule, abstract, abstract.lower()) == expected
+    assert scanned > 150

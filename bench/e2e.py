@@ -220,7 +220,16 @@ def main(argv: list[str] | None = None) -> int:
                 _, err = bot.communicate(timeout=30)
             if bot.returncode != 0:
                 print(err[-3000:], file=sys.stderr)
-            times = sorted(list(_posts(discord, "post")) + list(_posts(slack, "chat.postMessage")))
+            discord_times = sorted(_posts(discord, "post"))
+            slack_times = sorted(_posts(slack, "chat.postMessage"))
+            times = sorted(discord_times + slack_times)
+            for name, got in (("discord", discord_times), ("slack", slack_times)):
+                if got:
+                    print(
+                        f"{name}: {len(got)} cards from +{got[0] - times[0]:.1f} s "
+                        f"to +{got[-1] - times[0]:.1f} s",
+                        flush=True,
+                    )
             rate_limited = discord.rate_limited_answers + slack.rate_limited_answers
             print(
                 f"429s: discord {discord.rate_limited_answers}, slack {slack.rate_limited_answers}",

@@ -4,6 +4,7 @@ than refusing; keys apart; and a request still waiting for its answer holds its 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -84,3 +85,41 @@ async def test_a_request_in_flight_holds_its_place() -> None:
 def test_a_window_needs_a_limit_and_a_period() -> None:
     with pytest.raises(ValueError, match="limit >= 1"):
         Window(0, 1.0)
+
+
+async def test_a_spread_window_sends_evenly_and_still_counts_from_the_answers() -> None:
+    t = Time()
+    window = Window(5, 1.0, clock=t.clock, sleep=t.sleep, spread=True)
+    starts = [await _request(window, "", t, took=0.01) for _ in range(11)]
+    # One every 0.2 s; the sixth waits for the first answer (at 0.01) to be a period old.
+    assert starts[:5] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
+    assert starts[5] == pytest.approx(1.01)
+    for i in range(len(starts) - 5):
+        assert starts[i + 5] - (starts[i] + 0.01) >= 1.0 - 1e-9  # never 6 in any second
+    for a, b in itertools.pairwise(starts):
+        assert b - a >= 0.2 - 1e-9
+
+
+async def test_a_spread_window_paces_concurrent_requests_too() -> None:
+    window = Window(50, 0.5, spread=True)  # one every 10 ms, real time
+    left: list[float] = []
+
+    async def one() -> None:
+        async with window.slot():
+            left.append(asyncio.get_running_loop().time())
+
+    await asyncio.gather(*(one() for _ in range(6)))
+    gaps = [b - a for a, b in itertools.pairwise(left)]
+    assert min(gaps) >= 0.009
+
+
+async def test_a_place_answered_early_is_counted_from_its_answer_and_freed() -> None:
+    t = Time()
+    window = Window(1, 1.0, clock=t.clock, sleep=t.sleep)
+    async with window.slot("c") as place:
+        t.now += 0.1
+        place.answered()  # the answer came; the client still has work to do
+        t.now += 2.0
+        place.answered()  # a second call changes nothing
+    assert await _request(window, "c", t) == pytest.approx(2.1)  # free since 1.1, not 3.1
+    assert place.waited == 0.0

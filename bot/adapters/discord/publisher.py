@@ -38,7 +38,7 @@ from pydantic import SecretStr
 
 from bot.adapters.discord.render import render_discord
 from bot.adapters.discord.roundup import DiscordRoundup, render_discord_roundup
-from bot.adapters.pacing import Window
+from bot.adapters.pacing import Place, Window
 from bot.core.models import Card, DestinationRef, Platform, Roundup
 from bot.services.ports import (
     CardRejected,
@@ -162,7 +162,7 @@ class DiscordPublisher:
         self._opening = asyncio.Lock()
         self.rate_limited = 0  # 429 answers seen (for the metrics)
         # Paced to Discord's documented limits before it has to answer 429.
-        self._global = Window(GLOBAL_RATE[0], GLOBAL_RATE[1])
+        self._global = Window(GLOBAL_RATE[0], GLOBAL_RATE[1], spread=True)
         self._per_channel = Window(channel_posts, CHANNEL_RATE[1])
 
     @classmethod
@@ -242,8 +242,8 @@ class DiscordPublisher:
         payload["nonce"] = discord_nonce(nonce)
         payload["enforce_nonce"] = True
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=ref.channel)
-        async with self._per_channel.slot(ref.channel):  # Discord: 5 messages in 5 s a channel
-            data = await self._request(route, posting=True, json=payload)
+        async with self._per_channel.slot(ref.channel) as place:  # Discord: 5 in 5 s a channel
+            data = await self._request(route, posting=True, places=(place,), json=payload)
         message_id = str(data["id"])
         log.info("posted %s to %s as message %s", card.versioned_id, ref, message_id)
         return message_id
@@ -295,8 +295,8 @@ class DiscordPublisher:
             thread = thread or await self._open_thread(ref.channel, header, rendered.thread_name)
             where = thread
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=where)
-        async with self._per_channel.slot(where):
-            data = await self._request(route, posting=True, json=payload)
+        async with self._per_channel.slot(where) as place:
+            data = await self._request(route, posting=True, places=(place,), json=payload)
         return str(data["id"]), thread if part > 0 else None
 
     async def _open_thread(self, channel: str, message: str, name: str) -> str:
@@ -396,18 +396,29 @@ class DiscordPublisher:
                 return True
         return False
 
-    async def _request(self, route: Route, *, posting: bool, **kwargs: Any) -> Any:
+    async def _request(
+        self, route: Route, *, posting: bool, places: Sequence[Place] = (), **kwargs: Any
+    ) -> Any:
+        """One request through discord.py, paced; ``places`` (a channel's) are freed with the
+        bot's own when Discord answers for good."""
         if self._http is None:
             await self.open()
         http = self._http
         assert http is not None
         exchange = _Exchange(posting=posting)
 
-        async def on_response(response: aiohttp.ClientResponse) -> None:
-            await self._on_response(exchange, response)
-
         try:
-            async with self._global.slot():  # Discord: 50 requests a second for the whole bot
+            async with self._global.slot() as place:  # Discord: 50 requests a second, the bot
+
+                async def on_response(response: aiohttp.ClientResponse) -> None:
+                    await self._on_response(exchange, response)
+                    if response.status != 429 and response.status not in _RETRIED_SERVER_ERRORS:
+                        # The answer that counts (discord.py retries the others): free the
+                        # places now, not when discord.py returns; on a spent bucket it sleeps
+                        # till the bucket's reset first, and the bot's place must not wait.
+                        for held in (place, *places):
+                            held.answered()
+
                 return await http.request(
                     route, timeout=self._request_timeout, raise_for_status=on_response, **kwargs
                 )

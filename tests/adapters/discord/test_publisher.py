@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from discord.http import Route
@@ -16,6 +18,7 @@ from pydantic import SecretStr
 
 from bot.adapters.discord.publisher import NONCE_LENGTH, DiscordPublisher, discord_nonce
 from bot.adapters.discord.render import render_discord
+from bot.adapters.pacing import Window
 from bot.core.cards import build_card
 from bot.core.models import Author, Card, DestinationRef, Paper, Platform, Summary, Topic
 from bot.services.ports import PermanentPublishError, TransientPublishError
@@ -193,6 +196,36 @@ async def test_the_channel_bucket_paces_posts_without_errors() -> None:
 
         assert len(fake.messages(CHANNEL)) == 5
         assert fake.post_count(CHANNEL) == 5  # discord.py read the bucket headers: no 429
+
+
+async def test_a_spent_channel_bucket_does_not_hold_the_bots_place() -> None:
+    # discord.py sleeps till a spent bucket resets before it returns the post that spent it;
+    # the bot-wide place must be free from the answer on, or one busy channel stalls all.
+    async with (
+        FakeDiscord(channel_rate=(2, 1.5)) as fake,
+        DiscordPublisher(SecretStr(fake.token), api_url=fake.api_url, timeout=TIMEOUT) as pub,
+    ):
+        pub._global = Window(1, 0.05)  # one place for the whole bot, to make it visible
+        answered = asyncio.Event()
+        hook = pub._on_response
+
+        async def on_response(exchange: Any, response: Any) -> None:
+            await hook(exchange, response)
+            answered.set()
+
+        await pub.publish(REF, make_card("2403.10000"), nonce="pw-0-v1")  # the bucket known
+        pub._on_response = on_response  # type: ignore[method-assign]
+        busy = asyncio.create_task(pub.publish(REF, make_card("2403.10001"), nonce="pw-1-v1"))
+        other_ref = DestinationRef(Platform.DISCORD, "", OTHER_CHANNEL)
+        await answered.wait()
+        started = time.monotonic()
+        await pub.publish(other_ref, make_card("2403.10002"), nonce="pw-2-v1")
+        waited = time.monotonic() - started
+        assert not busy.done()  # still in discord.py's sleep till the bucket resets
+        await busy
+        assert waited < 0.75  # not the 1.5 s bucket
+        assert fake.post_count(OTHER_CHANNEL) == 1
+        assert fake.post_count(CHANNEL) == 2  # no 429 on the way
 
 
 async def test_one_server_error_is_retried_by_discord_py(

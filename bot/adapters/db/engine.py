@@ -16,14 +16,16 @@ it, since SQLAlchemy's carry the SQL and its parameters (paper text, perhaps sec
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
 import socket
 import sqlite3
 import ssl
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlparse
@@ -425,12 +427,35 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @asynccontextmanager
 async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One write transaction, committed on success; failures come out as DatabaseError."""
+    """One write transaction, committed on success; failures come out as DatabaseError.
+
+    SQLite lets one transaction write at a time. Its writers take turns here, before they take
+    a pooled connection: waiting on SQLite's own lock instead, a hundred deliveries confirming
+    at once would each hold a connection, and a lookup's read (which WAL lets run beside a
+    write) would wait for the pool behind them all.
+    """
+    turn = _sqlite_writer_turn(engine)
     try:
-        async with engine.begin() as conn:
+        async with turn, engine.begin() as conn:
             yield conn
     except _FAILURES as exc:
         raise database_error(exc, engine.url) from exc
+
+
+# One writer at a time per SQLite engine (and event loop): see ``writing``.
+_WRITER_TURNS: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_writer_turn(engine: AsyncEngine) -> AbstractAsyncContextManager[Any]:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    loop = asyncio.get_running_loop()
+    held = _WRITER_TURNS.get(engine.sync_engine)
+    if held is None or held[0] is not loop:
+        held = _WRITER_TURNS[engine.sync_engine] = (loop, asyncio.Lock())
+    return held[1]
 
 
 # --- migrations ----------------------------------------------------------------------------

@@ -11,10 +11,12 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from bot.adapters.db.engine import create_engine, upgrade
+from bot.adapters.db.engine import create_engine, reading, upgrade, writing
 from bot.adapters.db.store import SqlStore
 from bot.core.models import DestinationRef, HFSignals, Platform, PollState, Summary
 from bot.services.ports import PlanFn, PlannedDelivery, StoredPaper, UpsertReport
@@ -134,3 +136,39 @@ async def test_two_processes_creating_the_same_rows_at_once_both_succeed(
         assert await first.get_summary("2403.13043", 1, f"t{round_}") == Summary(
             "One.", (), f"t{round_}"
         )
+
+
+async def test_sqlite_writers_take_turns_so_a_read_never_waits_for_the_pool(
+    tmp_path: Path,
+) -> None:
+    # A hundred deliveries confirming at once: on SQLite only one can write, and a writer
+    # waiting for SQLite's lock must not hold a pooled connection, or a lookup's read waits
+    # for the pool behind them all.
+    engine = create_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'paperwire.db'}",
+        pool_size=2,
+        max_overflow=0,
+        pool_timeout=2,
+    )
+    try:
+        await upgrade(engine)
+        entered, release = asyncio.Event(), asyncio.Event()
+        inside: list[int] = []
+
+        async def writer(n: int) -> None:
+            async with writing(engine) as conn:
+                inside.append(n)
+                entered.set()
+                await conn.execute(text("SELECT 1"))
+                await release.wait()
+
+        writers = [asyncio.create_task(writer(n)) for n in range(4)]
+        await entered.wait()
+        async with reading(engine) as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+        assert inside == [0]  # the others wait their turn, holding no connection
+        release.set()
+        await asyncio.gather(*writers)
+        assert sorted(inside) == [0, 1, 2, 3]
+    finally:
+        await engine.dispose()

@@ -8,6 +8,7 @@ Errors and refusals are short, say what to type instead, and only the asker sees
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -70,6 +71,9 @@ Defer = Callable[[bool], Awaitable[None]]
 PREVIEW_DAYS = 7
 ALTERNATIVES = 4  # title search: the best match and up to four more
 SEARCH_RESULTS = 8
+# A stored paper's card not built within this many seconds defers the answer (the platforms
+# give 3 seconds for the first answer).
+DEFER_AFTER = 1.5
 AUTOCOMPLETE_CHOICES = 25
 _LINKLIKE = re.compile(r"https?://|www\.|arxiv|^\S*\d{4}\.\d|^[a-z-]+(\.[A-Z]{2})?/\d", re.I)
 
@@ -244,13 +248,29 @@ class ChatService:
         if stored is None:
             await defer(private)
             stored = await self._lookup.get(ident.id)
-        card = await self._cards.card_for(stored.paper)
+            card = await self._cards.card_for(stored.paper)
+        else:
+            card = await self._in_time(self._cards.card_for(stored.paper), defer, private)
         lines: tuple[Line, ...] = ()
         if ident.version is not None and ident.version != card.version:
             lines = (
                 (plain(f"You asked for v{ident.version}; this is the latest, v{card.version}."),),
             )
         return Reply(cards=(card,), lines=lines, ephemeral=private)
+
+    async def _in_time(self, building: Awaitable[Card], defer: Defer, private: bool) -> Card:
+        """A stored paper's card, deferring first if it takes long: an outside summarizer
+        (an LLM tier whose answer is not cached yet) or a slow database must not make the
+        platform's 3-second deadline pass unanswered."""
+        task = asyncio.ensure_future(building)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER)
+        except TimeoutError:
+            await defer(private)
+            return await task
+        finally:
+            if not task.done():  # the asker went away (cancelled): stop building
+                task.cancel()
 
     async def _title_search(self, text: str, private: bool, defer: Defer) -> Reply:
         await defer(private)

@@ -3,13 +3,16 @@ with fakes for our own ports (arXiv lookups and search)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.adapters.db.store import SqlStore
 from bot.core.chat import ChatRequest, Reply, Style, removed_reason
-from bot.core.models import Author, DestinationRef, Paper, Platform
+from bot.core.models import Author, DestinationRef, Paper, Platform, Summary
+from bot.services import chat as chat_module
+from bot.services.cards import CardService, TierSpec
 from bot.services.chat import ChatService
 from bot.services.lookup import LookupService
 from bot.services.ports import SourceUnavailable
@@ -17,7 +20,7 @@ from bot.services.roundups import RoundupService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
-from tests.services.fakes import FakeArxiv, card_service
+from tests.services.fakes import FakeArxiv, card_service, default_taxonomy
 
 GUILD = "900000000000000001"
 CHANNEL = "900000000000000002"
@@ -112,6 +115,43 @@ async def test_a_stored_paper_answers_at_once_without_deferring(
     assert defer.calls == []
     assert arxiv.calls == 0
     assert not reply.ephemeral
+
+
+class SlowSummarizer:
+    """An outside tier (an LLM) that answers only once the command was deferred."""
+
+    tier = "llm"
+
+    def __init__(self, deferred: asyncio.Event) -> None:
+        self._deferred = deferred
+
+    async def summarize(self, paper: Paper) -> Summary:
+        await asyncio.wait_for(self._deferred.wait(), 5)  # never deferred: the tier fails
+        return Summary("An LLM's one-line TL;DR.", (), self.tier)
+
+
+async def test_a_stored_paper_whose_card_is_slow_to_build_defers_before_the_deadline(
+    chat: ChatService,
+    store: SqlStore,
+    clock: FakeClock,
+    arxiv: FakeArxiv,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await store.upsert_papers([arxiv.papers["2403.13043"]], now=clock.now())
+    deferred = asyncio.Event()
+    slow = CardService(store, [TierSpec(SlowSummarizer(deferred))], default_taxonomy(), clock)
+    monkeypatch.setattr(chat, "_cards", slow)
+    monkeypatch.setattr(chat_module, "DEFER_AFTER", 0.01)
+
+    class Deferring(Deferrals):
+        async def __call__(self, ephemeral: bool) -> None:
+            await super().__call__(ephemeral)
+            deferred.set()
+
+    defer = Deferring()
+    reply = await chat.handle(ask(paper="2403.13043"), defer)
+    assert defer.calls == [False]  # deferred (publicly), then answered
+    assert reply.cards[0].tldr == "An LLM's one-line TL;DR."
 
 
 @pytest.mark.parametrize("typed", ["arXiv:2403.13043 [cs.CL]", "ARXIV:2403.13043V1", "2403.13043"])

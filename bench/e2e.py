@@ -38,8 +38,11 @@ from sqlalchemy import insert  # noqa: E402 - after the path fix
 from bot.adapters.db.engine import create_engine, upgrade  # noqa: E402
 from bot.adapters.db.store import SqlStore  # noqa: E402
 from bot.adapters.db.tables import subscriptions  # noqa: E402
+from bot.app import card_recipe, load_taxonomy  # noqa: E402
 from bot.core.models import Author, DestinationRef, Paper, Platform  # noqa: E402
 from bot.core.planning import PlannedDelivery  # noqa: E402
+from bot.services.cards import CardService  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
 from tests.fakes.slack import DEFAULT_TEAM, FakeSlack  # noqa: E402
 from tests.fakes.sources import FakeSources  # noqa: E402
@@ -73,9 +76,13 @@ async def _seed(url: str, papers: int, subs: int, channels: int, cards: int) -> 
     try:
         await upgrade(engine)
         store = SqlStore(engine)
+        # As a poll leaves them: stored, and their card parts prepared (bot/services/cards.py).
+        taxonomy = load_taxonomy(Settings())
+        cards = CardService(store, [], taxonomy, _Clock(), recipe=card_recipe(taxonomy))
         for start in range(0, papers, 5000):
             batch = [_paper(i) for i in range(start, min(papers, start + 5000))]
             await store.upsert_papers(batch, now=NOW - timedelta(days=1))
+            await cards.prepare(batch)
             print(f"  {min(papers, start + 5000)} papers stored", flush=True)
         refs = [
             DestinationRef.parse(f"discord:{1700000000000001000 + n}") for n in range(channels // 2)
@@ -109,6 +116,11 @@ async def _seed(url: str, papers: int, subs: int, channels: int, cards: int) -> 
         return [str(ref) for ref in refs]
     finally:
         await engine.dispose()
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return NOW
 
 
 def _ceiling(discord_per_channel: list[int], slack_per_channel: list[int]) -> float:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import hashlib
 import logging
 import signal
 import tomllib
@@ -72,7 +73,15 @@ if TYPE_CHECKING:
     from bot.adapters.discord.bot import DiscordGateway
     from bot.adapters.slack.bot import SlackApp
 
-__all__ = ["App", "Runtime", "SystemClock", "load_taxonomy", "open_app", "run_forever"]
+__all__ = [
+    "App",
+    "Runtime",
+    "SystemClock",
+    "card_recipe",
+    "load_taxonomy",
+    "open_app",
+    "run_forever",
+]
 
 log = logging.getLogger(__name__)
 # The roundup page's policy again as headers (frame-ancestors only works as a header).
@@ -97,6 +106,22 @@ class SystemClock:
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names it and the fix."""
+
+
+def card_recipe(taxonomy: Taxonomy) -> str:
+    """The fingerprint of what makes a card's prepared parts: the offline summarizer's code
+    (with the text cleaning it uses) and the taxonomy. Any change makes them again."""
+    import bot.core.summarize
+    import bot.core.text
+    import bot.core.topics
+
+    rules = [
+        (r.key, r.name, r.emoji, r.keywords, sorted(r.categories)) for r in taxonomy.rules
+    ]  # sorted: a set's order changes from one process to the next
+    digest = hashlib.sha256(repr((rules, taxonomy.fallback, taxonomy.scoring)).encode())
+    for module in (bot.core.summarize, bot.core.text, bot.core.topics):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_taxonomy(settings: Settings) -> Taxonomy:
@@ -159,7 +184,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
             if settings.hf_enabled:
                 listing["hf"] = sources.hf
             tiers = _tiers(settings)
-            cards = CardService(store, tiers, taxonomy, clock)
+            cards = CardService(store, tiers, taxonomy, clock, recipe=card_recipe(taxonomy))
             # Made here, connected by their first post: a command that posts nothing never
             # logs in to Discord or Slack, and one that is down stops only its own deliveries.
             console = ConsolePublisher()
@@ -226,6 +251,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                         clock,
                         plan_factory=lambda: load_planner(store, clock, index_cache),
                         enricher=sources.s2,
+                        prepare=cards.prepare,
                     ),
                     subscriptions=subscriptions,
                     status=status,

@@ -3,6 +3,9 @@ page and an Atom feed, only for a channel that chose to publish them) and /metri
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,3 +127,24 @@ async def test_metrics_are_prometheus_text(running: tuple[App, str]) -> None:
     assert kind.startswith("text/plain")
     assert "paperwire_queue{status=" in body
     assert "paperwire_leader 1.0" in body
+
+
+def test_the_card_recipe_is_the_same_in_every_process() -> None:
+    # Prepared card parts are made by the process that polls and read by every other one:
+    # their recipe must not depend on the process (a set's order changes with the hash seed).
+    script = (
+        "from bot.app import card_recipe, load_taxonomy; from bot.settings import Settings; "
+        "print(card_recipe(load_taxonomy(Settings())))"
+    )
+    recipes = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(recipes) == 1
+    assert len(next(iter(recipes))) == 16

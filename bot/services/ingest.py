@@ -79,12 +79,15 @@ class IngestService:
         *,
         plan_factory: PlanFactory | None = None,
         enricher: Enricher | None = None,
+        prepare: Callable[[Sequence[Paper]], Awaitable[int]] | None = None,
     ) -> None:
+        """``prepare``: makes the card parts of papers just stored (CardService.prepare)."""
         self._store = store
         self._sources = sources
         self._clock = clock
         self._plan_factory = plan_factory
         self._enricher = enricher
+        self._prepare = prepare
 
     @property
     def source_names(self) -> list[str]:
@@ -119,6 +122,8 @@ class IngestService:
         plan = await self._plan_factory() if self._plan_factory and papers else None
         report = await self._store.upsert_papers(papers, now=self._clock.now(), plan=plan)
         changed = bool(report.new or report.updated)
+        if changed and self._prepare is not None:
+            await self._prepare_cards([*report.new, *report.updated])
         await self._store.save_poll_state(
             PollState(
                 source=name,
@@ -146,6 +151,16 @@ class IngestService:
             note=result.note,
             enrich_error=enrich_error,
         )
+
+    async def _prepare_cards(self, arxiv_ids: Sequence[str]) -> None:
+        """The new and changed papers' card parts, made now so that their first lookup does
+        not pay for them. A failure here loses nothing: a card makes what it lacks."""
+        assert self._prepare is not None
+        try:
+            stored = await self._store.get_papers(arxiv_ids)
+            await self._prepare([s.paper for s in stored.values()])
+        except Exception as exc:
+            log.warning("preparing the cards of %d papers failed: %s", len(arxiv_ids), exc)
 
     async def preview(self, name: str) -> Preview:
         """What a poll would bring that is not stored yet; nothing is stored or remembered."""

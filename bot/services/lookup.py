@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.services.batching import Coalescer
 from bot.services.ports import (
     Clock,
     HFSource,
@@ -41,10 +41,8 @@ class LookupService:
         # channel discussing it) is answered from memory. Only lookups read this; deliveries
         # always read the store.
         self._recent: OrderedDict[str, tuple[datetime, StoredPaper]] = OrderedDict()
-        # Store reads waiting for the reader, by id; the reader takes them in batches, so a
-        # burst of lookups (a busy channel, a crowd) costs a few queries instead of one each.
-        self._waiting: dict[str, asyncio.Future[StoredPaper | None]] = {}
-        self._reader: asyncio.Task[None] | None = None
+        # Lookups of the same moment read the store together (a burst costs a few queries).
+        self._reads: Coalescer[str, StoredPaper] = Coalescer(store.get_papers, batch=READ_BATCH)
 
     async def stored(self, arxiv_id: str) -> StoredPaper | None:
         """The stored paper (recently read ones from memory), or None: never asks arXiv."""
@@ -52,45 +50,10 @@ class LookupService:
         hit = self._recent.get(arxiv_id)
         if hit is not None and now - hit[0] < RECENT_TTL:
             return hit[1]
-        stored = await asyncio.shield(self._read(arxiv_id))
+        stored = await self._reads.get(arxiv_id)
         if stored is not None:
             self._remember(stored, now)
         return stored
-
-    def _read(self, arxiv_id: str) -> asyncio.Future[StoredPaper | None]:
-        waiting = self._waiting.get(arxiv_id)
-        if waiting is None:
-            waiting = asyncio.get_running_loop().create_future()
-            # A reader whose every asker gave up (a cancelled command) must not leave an
-            # exception nobody retrieves.
-            waiting.add_done_callback(_retrieve)
-            self._waiting[arxiv_id] = waiting
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read_waiting())
-        return waiting
-
-    async def _read_waiting(self) -> None:
-        batch: dict[str, asyncio.Future[StoredPaper | None]] = {}
-        try:
-            while self._waiting:
-                await asyncio.sleep(0)  # the lookups of this moment join the batch
-                ids = list(self._waiting)[:READ_BATCH]
-                batch = {arxiv_id: self._waiting.pop(arxiv_id) for arxiv_id in ids}
-                try:
-                    found = await self._store.get_papers(ids)
-                except Exception as exc:  # every asker of this batch gets the store's error
-                    for waiting in batch.values():
-                        if not waiting.done():
-                            waiting.set_exception(exc)
-                    continue
-                for arxiv_id, waiting in batch.items():
-                    if not waiting.done():
-                        waiting.set_result(found.get(arxiv_id))
-        finally:  # stopped (shutdown): nobody is left waiting for an answer that never comes
-            for waiting in [*batch.values(), *self._waiting.values()]:
-                if not waiting.done():
-                    waiting.cancel()
-            self._waiting.clear()
 
     def _remember(self, stored: StoredPaper, now: datetime) -> None:
         self._recent[stored.paper.arxiv_id] = (now, stored)
@@ -125,8 +88,3 @@ class LookupService:
         assert stored is not None  # we just wrote it
         self._remember(stored, self._clock.now())
         return stored
-
-
-def _retrieve(future: asyncio.Future[StoredPaper | None]) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -309,6 +309,17 @@ class StoredPaper:
 
 
 @dataclass(frozen=True, slots=True)
+class CardParts:
+    """A paper's card parts as prepared when it was stored: the offline summary and the topic
+    key, and the digest of what they were made from (see bot/services/cards.py)."""
+
+    arxiv_id: str
+    digest: str
+    summary: Summary
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     pending: int = 0
     claimed: int = 0
@@ -342,6 +353,8 @@ class Store(Protocol):
         self, arxiv_id: str, version: int, summary: Summary, *, now: datetime
     ) -> None: ...
     async def count_summaries_since(self, tier: str, since: datetime) -> int: ...
+    async def get_card_parts(self, arxiv_ids: Sequence[str]) -> dict[str, CardParts]: ...
+    async def put_card_parts(self, parts: Sequence[CardParts], *, now: datetime) -> None: ...
 
     # destinations and subscriptions
     async def ensure_destination(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.adapters.db.engine import DatabaseConflict, reading, writing
 from bot.adapters.db.tables import (
+    card_parts,
     deliveries,
     destinations,
     papers,
@@ -62,6 +63,7 @@ from bot.core.models import (
     Topic,
 )
 from bot.services.ports import (
+    CardParts,
     PlanFn,
     PlannedDelivery,
     QueueStats,
@@ -550,6 +552,44 @@ class SqlStore:
         )
         async with writing(self._engine) as conn:
             await conn.execute(stmt)
+
+    async def get_card_parts(self, arxiv_ids: Sequence[str]) -> dict[str, CardParts]:
+        found: dict[str, CardParts] = {}
+        async with reading(self._engine) as conn:
+            for chunk in _chunks(list(arxiv_ids)):
+                stmt = select(card_parts).where(card_parts.c.arxiv_id.in_(chunk))
+                for row in (await conn.execute(stmt)).mappings():
+                    summary = Summary(row["tldr"], tuple(row["key_points"]), "extractive")
+                    found[row["arxiv_id"]] = CardParts(
+                        row["arxiv_id"], row["digest"], summary, row["topic"]
+                    )
+        return found
+
+    async def put_card_parts(self, parts: Sequence[CardParts], *, now: datetime) -> None:
+        if not parts:
+            return
+        async with writing(self._engine) as conn:
+            for start in range(0, len(parts), _CHUNK):
+                rows = [
+                    {
+                        "arxiv_id": p.arxiv_id,
+                        "digest": p.digest,
+                        "tldr": p.summary.tldr,
+                        "key_points": list(p.summary.key_points),
+                        "topic": p.topic,
+                        "created_at": now,
+                    }
+                    for p in parts[start : start + _CHUNK]
+                ]
+                stmt = self._insert(card_parts).values(rows)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[card_parts.c.arxiv_id],
+                    set_={
+                        name: stmt.excluded[name]
+                        for name in ("digest", "tldr", "key_points", "topic", "created_at")
+                    },
+                )
+                await conn.execute(stmt)
 
     async def count_summaries_since(self, tier: str, since: datetime) -> int:
         stmt = (

@@ -28,6 +28,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "UTCDateTime",
+    "card_parts",
     "deliveries",
     "destinations",
     "metadata",
@@ -249,6 +250,21 @@ summaries = Table(
     Column("key_points", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_summaries_tier_created", "tier", "created_at"),
+)
+
+# Each paper's card parts, prepared when the paper is stored (bot/services/cards.py): the
+# offline TL;DR, key points and topic key. ``digest`` covers what they were made from (the
+# paper's text, categories and keywords, and the recipe: summarizer code and taxonomy); a row
+# whose digest no longer matches is ignored and made again.
+card_parts = Table(
+    "card_parts",
+    metadata,
+    Column("arxiv_id", String(64), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("tldr", Text, nullable=False),
+    Column("key_points", JSON, nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # Slack's OAuth installations (HTTP mode for many workspaces), in slack_sdk's own table

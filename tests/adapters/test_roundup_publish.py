@@ -17,7 +17,12 @@ from bot.core.models import DestinationRef, Platform, Roundup
 from bot.services.roundups import RoundupService
 from tests.adapters.roundup_fixtures import week_roundup
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import (
+    BOT_PERMISSIONS,
+    CREATE_PUBLIC_THREADS,
+    SEND_MESSAGES_IN_THREADS,
+    FakeDiscord,
+)
 from tests.fakes.discord import Fault as DiscordFault
 from tests.fakes.slack import DEFAULT_CHANNEL, DEFAULT_TEAM, FakeSlack
 from tests.fakes.slack import Fault as SlackFault
@@ -26,6 +31,7 @@ from tests.services.fakes import card_service
 GUILD = "1800000000000000001"
 CHANNEL = "1800000000000000002"
 DISCORD = DestinationRef.parse(f"discord:{CHANNEL}")
+THREADS = CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
 SLACK = DestinationRef(Platform.SLACK, DEFAULT_TEAM, DEFAULT_CHANNEL)
 
 
@@ -75,6 +81,31 @@ async def test_discord_header_then_a_thread_of_sections_once_despite_a_lost_answ
     contents = [m["content"] for m in sections]
     assert contents == sorted(contents, key=contents.index)
     assert len(set(contents)) == len(contents)
+
+
+async def test_discord_without_thread_permissions_posts_the_sections_in_the_channel(
+    store: SqlStore,
+) -> None:
+    # Invited with the card permissions only (no Create Public Threads): the roundup still
+    # arrives whole, and neither it nor the channel's cards stop.
+    clock = FakeClock()
+    async with FakeDiscord() as fake:
+        fake.add_guild(GUILD, channels=[CHANNEL], bot_permissions=BOT_PERMISSIONS & ~THREADS)
+        publisher = DiscordPublisher(SecretStr(fake.token), api_url=fake.api_url)
+        service = RoundupService(
+            store, card_service(store, clock), {Platform.DISCORD: publisher}, clock
+        )
+        roundup = await _queue(store, DISCORD, clock)
+        parts = publisher.roundup_parts(roundup)
+        report = await service.send_due()
+        await publisher.close()
+    assert report.posted == 1
+    assert fake.threads(CHANNEL) == {}
+    posted = [m for m in fake.messages(CHANNEL) if m["author"]["bot"]]
+    assert len(posted) == parts  # the header, then each section, in the channel
+    dest = await store.get_destination(DISCORD)
+    assert dest is not None
+    assert dest.paused_reason is None
 
 
 async def test_slack_header_then_replies_once_despite_a_lost_answer(store: SqlStore) -> None:

@@ -315,6 +315,21 @@ class DiscordPublisher:
             if "160004" in str(exc):  # already started (a retry after a lost answer)
                 return message
             raise
+        except PermanentPublishError as exc:
+            cause = exc.__cause__
+            if not (
+                isinstance(cause, discord.HTTPException) and cause.code == _MISSING_PERMISSIONS
+            ):
+                raise
+            # Invited without Create Public Threads / Send Messages in Threads: the sections
+            # follow the header in the channel itself rather than the roundup (and the
+            # channel's cards) stopping.
+            log.warning(
+                "Discord channel %s: no permission to start a thread (Create Public Threads, "
+                "Send Messages in Threads); the roundup's sections go in the channel",
+                channel,
+            )
+            return channel
         return str(data["id"])
 
     async def find_roundup_part(

@@ -21,6 +21,8 @@ by its event or trigger id and not handled twice.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -148,6 +150,7 @@ class SlackApp:
         self._seen = _Seen()
         self._rights: dict[tuple[str, str, str], tuple[float, bool]] = {}
         self._socket: Any = None
+        self._connecting: asyncio.Task[None] | None = None
         client = AsyncWebClient(
             token=mode.bot_token.get_secret_value() if mode.bot_token else None,
             base_url=mode.api_url if mode.api_url.endswith("/") else mode.api_url + "/",
@@ -204,10 +207,26 @@ class SlackApp:
 
             assert self._mode.app_token is not None
             self._socket = AsyncSocketModeHandler(self.app, self._mode.app_token.get_secret_value())
-            await self._socket.connect_async()
-            log.info("Slack: connected in Socket Mode")
+            # In the background: slack_sdk retries a Slack it cannot reach (or a refused app
+            # token) for as long as it takes, and the rest of paperwire must not wait for it.
+            self._connecting = asyncio.create_task(
+                self._connect_socket(self._socket), name="slack-socket-mode"
+            )
+
+    async def _connect_socket(self, handler: Any) -> None:
+        try:
+            await handler.connect_async()
+        except Exception as exc:  # one line; Slack commands wait for the next start
+            log.error("Slack: cannot connect in Socket Mode: %s", exc)
+            return
+        log.info("Slack: connected in Socket Mode")
 
     async def stop(self) -> None:
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -284,6 +285,7 @@ async def test_socket_mode_answers_a_command(
         assert slack.routes() == []
         await slack.start()
         try:
+            await fake.wait_socket_connected(1)
             record = await fake.socket_command("/paper", "1706.03762")
             assert "Attention is all you need" in str(record.ack)
             await fake.socket_disconnect()
@@ -292,6 +294,25 @@ async def test_socket_mode_answers_a_command(
             assert again.acked
         finally:
             await slack.stop()
+
+
+async def test_socket_mode_with_slack_out_of_reach_holds_nothing_up(
+    parts: tuple[SqlStore, ChatService, FakeClock, object],
+) -> None:
+    # slack_sdk keeps retrying a Slack it cannot reach: start must return at once (the
+    # scheduler, Discord and the web server start after it) and stop must end the retrying.
+    _store, chat, _clock, engine = parts
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    mode = SlackMode(
+        api_url=f"http://127.0.0.1:{port}/api/",
+        bot_token=SecretStr("xoxb-unreachable"),
+        app_token=SecretStr("xapp-unreachable"),
+    )
+    slack = SlackApp(mode, chat, engine)  # type: ignore[arg-type]
+    await asyncio.wait_for(slack.start(), 5)  # the bot token's check fails: one log line
+    await asyncio.wait_for(slack.stop(), 5)
 
 
 # --- OAuth: a second workspace installs paperwire ----------------------------------------------

@@ -190,6 +190,23 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
             Option(
                 "revisions", "Post a paper again when arXiv gets a new version", OptionType.BOOLEAN
             ),
+            Option(
+                "roundup_size",
+                "How many papers a roundup or digest shows at most (1-50)",
+                OptionType.INTEGER,
+                min_value=1,
+                max_value=50,
+            ),
+            Option(
+                "roundup_empty",
+                "What a week with no papers posts: say (one line) or silent",
+                choices=("say", "silent"),
+            ),
+            Option(
+                "roundup_public",
+                "Publish the roundups as a web page and Atom feed",
+                OptionType.BOOLEAN,
+            ),
         ),
         manage=True,
         examples=(

@@ -290,6 +290,21 @@ async def test_settings_anyone_looks_managers_change(chat: ChatService, store: S
     assert dest.settings.digest_hour == 8
 
 
+async def test_the_roundups_settings_are_options_too(chat: ChatService, store: SqlStore) -> None:
+    # Discord sends typed options (an integer, a choice, a boolean); Slack's free text and the
+    # command line set the same three.
+    changed = await chat.handle(
+        ask("settings", manage=True, roundup_size=10, roundup_empty="silent", roundup_public=True)
+    )
+    assert not changed.error
+    assert "roundup_size=10" in text(changed)
+    dest = await store.get_destination(REF)
+    assert dest is not None
+    assert dest.settings.roundup_size == 10
+    assert dest.settings.roundup_quiet
+    assert dest.settings.roundup_public
+
+
 async def test_pause_and_resume_keep_the_queue(chat: ChatService, store: SqlStore) -> None:
     assert (await chat.handle(ask("pause"))).error
     paused = await chat.handle(ask("pause", manage=True))

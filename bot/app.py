@@ -225,10 +225,7 @@ async def open_app(settings: Settings, *, check_schema: bool = True) -> AsyncIte
                     "arxiv": settings.arxiv_poll_minutes,
                     **({"hf": settings.hf_poll_minutes} if settings.hf_enabled else {}),
                 },
-                platforms={
-                    Platform.DISCORD: settings.discord_token is not None,
-                    Platform.SLACK: settings.slack_enabled,
-                },
+                platforms={p: settings.can_post_to(p) for p in (Platform.DISCORD, Platform.SLACK)},
                 database=describe_url(settings.database_url),
             )
             platforms = PlatformHealthService(store, clock)

@@ -29,7 +29,6 @@ from bot.core.models import (
     Card,
     DestinationRef,
     InvalidDestination,
-    Platform,
     Roundup,
     RoundupStatus,
 )
@@ -38,6 +37,7 @@ from bot.core.settings_text import describe_settings
 from bot.core.summarize import summarize
 from bot.core.topics import classify
 from bot.services.ports import PaperNotFound, SourceError
+from bot.services.status import PLATFORM_SETTING
 from bot.services.subscriptions import SubscriptionNotFound
 from bot.settings import Settings
 
@@ -264,15 +264,12 @@ async def cmd_subs_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _missing_token(settings: Settings, ref: DestinationRef) -> str | None:
-    """A note when cards for ``ref`` cannot go out: its platform's token is not set."""
-    if ref.platform is Platform.DISCORD and settings.discord_token is None:
-        need = "DISCORD_TOKEN"
-    elif ref.platform is Platform.SLACK and settings.slack_bot_token is None:
-        need = "SLACK_BOT_TOKEN"
-    else:
+    """A note when cards for ``ref`` cannot go out: its platform's credentials are not set."""
+    if settings.can_post_to(ref.platform):
         return None
+    need = PLATFORM_SETTING.get(ref.platform, f"the {ref.platform.value} token")
     return (
-        f"note: {need} is not set, so cards for {ref} wait in the queue: set {need} and run "
+        f"note: {need} is not set, so cards for {ref} wait in the queue: set it and run "
         "`paperwire run` to post them (`paperwire status` shows how many wait)"
     )
 

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from bot.adapters.db.engine import normalize_database_url
 from bot.core.categories import RETIRED, TAXONOMY_URL, canonical, suggest
+from bot.core.models import Platform
 
 __all__ = ["DEFAULT_CONFIG_PATH", "Settings", "SettingsError", "load_settings"]
 
@@ -312,6 +313,16 @@ class Settings(BaseSettings):
     @property
     def has_chat(self) -> bool:
         return self.discord_token is not None or self.slack_enabled
+
+    def can_post_to(self, platform: Platform) -> bool:
+        """Whether the credentials cards for ``platform`` need are set: Discord's bot token;
+        for Slack a bot token or OAuth's client id and secret (each workspace's token is then
+        in the database); the console needs none."""
+        if platform is Platform.DISCORD:
+            return self.discord_token is not None
+        if platform is Platform.SLACK:
+            return self.slack_enabled
+        return True
 
     def secrets(self) -> list[str]:
         """Every configured secret's value (for redaction; never to be shown)."""

@@ -12,7 +12,14 @@ from bot.core.calendar import FeedState, ago, feed_health
 from bot.core.models import DestinationRef, Platform, PollState
 from bot.services.ports import Clock, QueueStats, Store
 
-__all__ = ["IncidentLog", "PlatformHealth", "SourceHealth", "StatusReport", "StatusService"]
+__all__ = [
+    "PLATFORM_SETTING",
+    "IncidentLog",
+    "PlatformHealth",
+    "SourceHealth",
+    "StatusReport",
+    "StatusService",
+]
 
 log = logging.getLogger(__name__)
 

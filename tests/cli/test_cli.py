@@ -131,6 +131,17 @@ def test_card_with_a_non_id_says_why_and_what_forms_work(tmp_path: Path) -> None
     assert "2403.13043" in lines[0]  # shows an accepted form
 
 
+def test_a_query_nested_too_deep_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    # The query: 497 "(" and one word (498 characters, within the length limit).
+    result = paperwire("subs", "add", "console", "(" * 497 + "a", cwd=tmp_path)
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err  # no traceback
+    assert "nested more than" in lines[0]
+    assert "no subscriptions" in paperwire("subs", "list", cwd=tmp_path).out
+
+
 def test_db_upgrade_then_again_is_a_no_op(tmp_path: Path) -> None:
     first = paperwire("db", "upgrade", cwd=tmp_path)
     assert first.code == 0, first.err
@@ -273,3 +284,33 @@ def test_a_bad_destination_says_which_forms_work(tmp_path: Path, dest: str) -> N
     result = paperwire("subs", "add", dest, "cat:cs.CL", cwd=tmp_path)
     assert result.code == 2
     assert "discord:CHANNEL_ID" in result.err
+
+
+SLACK_OAUTH = {
+    "SLACK_CLIENT_ID": "1234567890.1234567890",
+    "SLACK_CLIENT_SECRET": "client-secret-for-the-test",
+    "SLACK_SIGNING_SECRET": "signing-secret-for-the-test",
+}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"SLACK_BOT_TOKEN": "xoxb-a-bot-token-for-the-test"}, SLACK_OAUTH],
+    ids=["bot token", "oauth"],
+)
+def test_a_slack_channel_with_either_kind_of_credentials_gets_no_missing_token_note(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    added = paperwire(
+        "subs", "add", "slack:T012AB3C4/C0123456789", "cat:cs.CL", cwd=tmp_path, env=env
+    )
+    assert added.code == 0, added.err
+    assert "is not set" not in added.err
+
+
+def test_a_slack_channel_without_credentials_says_what_to_set(tmp_path: Path) -> None:
+    assert paperwire("db", "upgrade", cwd=tmp_path).code == 0
+    added = paperwire("subs", "add", "slack:T012AB3C4/C0123456789", "cat:cs.CL", cwd=tmp_path)
+    assert added.code == 0, added.err
+    assert "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is not set" in added.err

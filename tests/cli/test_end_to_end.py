@@ -170,6 +170,17 @@ def test_card_for_a_paper_that_does_not_exist_says_so_and_exits_2(
     assert len(result.err.strip().splitlines()) == 1
 
 
+def test_card_for_an_unknown_paper_says_what_to_check_without_echoing_the_id(
+    home: Path, fake: FakeSources
+) -> None:
+    # The fake arXiv lacks 2403.13043: an example that is the input itself helps nobody.
+    result = run(home, fake, "card", "2403.13043")
+    assert result.code == 2
+    line = result.err.strip()
+    assert line.count("2403.13043") == 1, line
+    assert "check the id" in line
+
+
 def test_card_with_arxiv_down_says_unreachable_and_exits_1(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -22,6 +22,7 @@ from tests.cli.helpers import Result, paperwire
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord import Fault as DiscordFault
 from tests.fakes.sources import FakeSources
+from tests.fakes.sources import Fault as SourceFault
 from tests.paths import REPO
 
 CHANNEL = "123456789012345678"
@@ -159,6 +160,33 @@ def test_run_reports_a_failing_source_and_a_vanished_database_once(
     assert "Traceback" not in err
     assert f"database: {home / 'paperwire.db'}" in err.splitlines()[0]
     assert err.count("database unavailable") == 1, err
+
+
+def test_healthz_names_each_source_that_has_never_succeeded(
+    home: Path, sources: FakeSources
+) -> None:
+    sources.fail(FakeSources.ARXIV_RSS, SourceFault.STALL)  # arXiv's first poll never ends
+    port = closed_port()
+    proc = _start(home, sources, port, PAPERWIRE_HF_API_URL=f"http://127.0.0.1:{closed_port()}")
+    try:
+        first = _wait_health(port, lambda h: True)  # whatever it says first
+        assert first["status"] == "degraded", first
+        problems = first["problems"]
+        assert isinstance(problems, list)
+        assert any(p.startswith("arxiv: never polled") for p in problems), problems
+        # Hugging Face has now failed, without ever succeeding: both are named.
+        health = _wait_health(
+            port, lambda h: h.get("sources", {}).get("hf", {}).get("state") == "failing"
+        )
+        assert health["status"] == "degraded"
+        problems = health["problems"]
+        assert isinstance(problems, list)
+        assert len(problems) == 2, problems
+        assert problems[0].startswith("arxiv: never polled")
+        assert problems[1].startswith("hf: failing:")
+    finally:
+        proc.kill()  # not SIGTERM: that would give the stalled poll its grace period
+        proc.communicate(timeout=30)
 
 
 def test_a_busy_port_says_which_and_how_to_choose_another(home: Path, sources: FakeSources) -> None:

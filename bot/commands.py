@@ -121,7 +121,7 @@ async def cmd_card(settings: Settings, args: argparse.Namespace) -> int:
                 f"arXiv is unreachable, so {ident.id} cannot be fetched now ({exc.message}); "
                 "try again later"
             ) from exc
-        card = await app.cards.card_for(stored.paper)
+        card = await app.cards.card_for(stored.paper, stored.parts)
     _out(_FORMATS[args.format](card))
     return 0
 

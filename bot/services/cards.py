@@ -144,9 +144,12 @@ class CardService:
             self._taxonomy, paper.title, paper.abstract, paper.categories, keywords=keywords
         )
 
-    async def _prepared(self, paper: Paper) -> tuple[Summary, Topic]:
+    async def _prepared(
+        self, paper: Paper, parts: CardParts | None = None
+    ) -> tuple[Summary, Topic]:
         """The extractive summary and the topic: prepared ones when they still match."""
-        parts = await self._parts.get(paper.arxiv_id) if self._recipe is not None else None
+        if parts is None and self._recipe is not None:
+            parts = await self._parts.get(paper.arxiv_id)
         if parts is not None and parts.digest == self.digest(paper):
             topic = self._topics.get(parts.topic)
             if topic is None and parts.topic == self._taxonomy.fallback.key:
@@ -155,13 +158,15 @@ class CardService:
                 return parts.summary, topic
         return await self._extractive.summarize(paper), self._classify(paper)
 
-    async def card_for(self, paper: Paper) -> Card:
+    async def card_for(self, paper: Paper, parts: CardParts | None = None) -> Card:
+        """The paper's card. ``parts``: its prepared parts when the caller read them with the
+        paper (``StoredPaper.parts``); otherwise they are read here."""
         now = self._clock.now()
         hit = self._recent.get(paper)
         if hit is not None and now - hit[0] < CARD_TTL:
             self._recent.move_to_end(paper)
             return hit[1]
-        fallback, topic = await self._prepared(paper)
+        fallback, topic = await self._prepared(paper, parts)
         summary, settled = await self._summary(paper, fallback)
         card = build_card(paper, summary, topic)
         if settled:  # a tier that failed this time is tried again next time

@@ -153,7 +153,7 @@ class ChatService:
             stored = await self._lookup.get(ident.id)
         except (InvalidArxivId, PaperNotFound, SourceError):
             return None
-        return await self._cards.card_for(stored.paper)
+        return await self._cards.card_for(stored.paper, stored.parts)
 
     async def home(self, platform: Platform, workspace: str) -> Reply:
         """What the App Home tab shows: how to use paperwire, and this workspace's channels
@@ -248,9 +248,11 @@ class ChatService:
         if stored is None:
             await defer(private)
             stored = await self._lookup.get(ident.id)
-            card = await self._cards.card_for(stored.paper)
+            card = await self._cards.card_for(stored.paper, stored.parts)
         else:
-            card = await self._in_time(self._cards.card_for(stored.paper), defer, private)
+            card = await self._in_time(
+                self._cards.card_for(stored.paper, stored.parts), defer, private
+            )
         lines: tuple[Line, ...] = ()
         if ident.version is not None and ident.version != card.version:
             lines = (

@@ -170,7 +170,7 @@ class DeliveryService:
                     await self._store.fail_delivery(delivery.id, token, error="paper missing")
                     report.failed += 1
                     continue
-                card = await self._cards.card_for(stored.paper)
+                card = await self._cards.card_for(stored.paper, stored.parts)
                 try:
                     outcome = await self._deliver(delivery, dest, card, token, report)
                 except (PlatformUnavailable, PlatformRefused) as exc:

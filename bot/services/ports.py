@@ -302,13 +302,6 @@ class UpsertReport:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPaper:
-    paper: Paper
-    first_seen: datetime
-    last_changed: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class CardParts:
     """A paper's card parts as prepared when it was stored: the offline summary and the topic
     key, and the digest of what they were made from (see bot/services/cards.py)."""
@@ -317,6 +310,14 @@ class CardParts:
     digest: str
     summary: Summary
     topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    paper: Paper
+    first_seen: datetime
+    last_changed: datetime
+    parts: CardParts | None = None  # read with the paper by get_papers, when prepared
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,3 +168,20 @@ async def test_a_failed_preparation_does_not_fail_the_poll(
     report = await ingest.poll("arxiv")
     assert report.error is None
     assert list(report.new) == ["2403.00001"]
+
+
+async def test_the_store_reads_the_parts_with_the_papers(
+    store: SqlStore, counting: CountingStore, clock: FakeClock
+) -> None:
+    await store.upsert_papers([paper(1), paper(2)], now=clock.now())
+    service = cards(counting, clock)
+    await service.prepare([paper(1)])
+    stored = await store.get_papers(["2403.00001", "2403.00002"])
+    parts = stored["2403.00001"].parts
+    assert parts is not None
+    assert parts.digest == service.digest(paper(1))
+    assert stored["2403.00002"].parts is None  # not prepared: read as a plain paper
+    reads = counting.reads
+    card = await service.card_for(stored["2403.00001"].paper, parts)
+    assert counting.reads == reads  # nothing more read
+    assert card == await cards(counting, clock, recipe=None).card_for(paper(1))

@@ -10,6 +10,7 @@ gives the same guarantee. Several processes may upsert the same papers at once (
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -468,8 +469,27 @@ class SqlStore:
         return (await self.get_papers([arxiv_id])).get(arxiv_id)
 
     async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]:
+        """The papers, each with its prepared card parts when it has them (one query)."""
+        found: dict[str, StoredPaper] = {}
+        parts = [c.label(f"part_{c.name}") for c in card_parts.c if c.name != "arxiv_id"]
+        joined = papers.outerjoin(card_parts, card_parts.c.arxiv_id == papers.c.arxiv_id)
         async with reading(self._engine) as conn:
-            return await self._load_papers(conn, list(arxiv_ids))
+            for chunk in _chunks(list(arxiv_ids)):
+                stmt = (
+                    select(papers, *parts).select_from(joined).where(papers.c.arxiv_id.in_(chunk))
+                )
+                for row in (await conn.execute(stmt)).mappings():
+                    stored = _row_to_stored(row)
+                    if row["part_digest"] is not None:
+                        summary = Summary(
+                            row["part_tldr"], tuple(row["part_key_points"]), "extractive"
+                        )
+                        prepared = CardParts(
+                            row["arxiv_id"], row["part_digest"], summary, row["part_topic"]
+                        )
+                        stored = dataclasses.replace(stored, parts=prepared)
+                    found[row["arxiv_id"]] = stored
+        return found
 
     async def papers_seen_between(self, start: datetime, end: datetime) -> list[StoredPaper]:
         stmt = (

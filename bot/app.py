@@ -349,6 +349,8 @@ class Runtime:
                     guild_id=settings.discord_guild_id,
                     report=self._report_discord,
                     on_lookup=self.metrics.observe_lookup,
+                    shard_count=settings.discord_shard_count,
+                    shard_ids=settings.discord_shard_ids,
                 )
             )
         for gateway in self._gateways:

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     # Register the Discord commands to this one server only (they appear at once; for
     # development), instead of globally.
     discord_guild_id: int | None = Field(default=None, ge=1)
+    # Past 2,500 servers Discord wants shards: the shard count (the same in every process) and
+    # the shards this process connects, e.g. "0,1" (all of them when unset). Unset: one
+    # unsharded connection.
+    discord_shard_count: int | None = Field(default=None, ge=1, le=4096)
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     # On Slack, members of this user group (its handle, without @) may change channels too.
     slack_manager_group: str | None = None
 
@@ -245,6 +250,47 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("must be an IANA time zone name, like Europe/Paris or UTC") from exc
         return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part for part in value.replace(" ", ",").split(",") if part]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError("give shard numbers separated by commas, like 0,1")
+            return tuple(int(part) for part in parts)
+        return value
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> Settings:
+        ids = self.discord_shard_ids
+        if ids is None:
+            return self
+        count = self.discord_shard_count
+        if count is None:
+            raise ValueError(
+                "PAPERWIRE_DISCORD_SHARD_IDS needs PAPERWIRE_DISCORD_SHARD_COUNT too: the total "
+                "number of shards, the same in every process"
+            )
+        if not ids:
+            raise ValueError("PAPERWIRE_DISCORD_SHARD_IDS is empty: give shards like 0,1")
+        wrong = [i for i in ids if i >= count]
+        if wrong:
+            raise ValueError(
+                f"PAPERWIRE_DISCORD_SHARD_IDS has shard {wrong[0]}, but shards are numbered 0 "
+                f"to {count - 1} with PAPERWIRE_DISCORD_SHARD_COUNT={count}"
+            )
+        if len(set(ids)) != len(ids):
+            raise ValueError("PAPERWIRE_DISCORD_SHARD_IDS names a shard twice")
+        return self
+
+    @property
+    def discord_share(self) -> float:
+        """This process's share of the bot's Discord requests: its shards' share of all
+        shards (every process posting to Discord must stay within the bot's one limit)."""
+        if self.discord_shard_ids is None or self.discord_shard_count is None:
+            return 1.0
+        return len(self.discord_shard_ids) / self.discord_shard_count
 
     @model_validator(mode="after")
     def _check_slack_mode(self) -> Settings:

@@ -1072,6 +1072,7 @@ class FakeDiscord(LoopbackServer):
         interaction_deadline: float = 3.0,
         interaction_token_ttl: float = 900.0,
         wait_timeout: float = 15.0,
+        shards: int = 1,
     ) -> None:
         """``channel_rate=(5, 5.0)`` imposes Discord's own per-channel bucket (5 posts per 5 s,
         announced in X-RateLimit headers so discord.py paces itself); None posts at any rate.
@@ -1080,8 +1081,12 @@ class FakeDiscord(LoopbackServer):
         app has enabled (GUILD_MEMBERS | ...: others close IDENTIFY with 4014);
         ``interaction_deadline`` how long a callback may take (Discord: 3 s);
         ``wait_timeout`` how long the ``wait_*`` methods and records wait for the bot.
+        ``shards``: the shard count the bot must IDENTIFY with (``/gateway/bot`` recommends
+        it; an unsharded IDENTIFY is closed with 4011 when it is above 1); each guild's
+        events, interactions included, go to the shard ``(guild_id >> 22) % shards`` only.
         """
         self.token = token
+        self.shard_count = shards
         super().__init__(host=host, port=port)
         self.privileged_intents = privileged_intents
         self._nonce_window = nonce_window
@@ -1300,7 +1305,7 @@ class FakeDiscord(LoopbackServer):
             )
             self._state.guilds[guild.id] = guild
             payload = self._guild_create(guild)
-        self._on_loop(lambda: self.gateway.dispatch("GUILD_CREATE", payload))
+        self._on_loop(lambda: self.gateway.dispatch_to_guild("GUILD_CREATE", payload, guild.id))
         return GuildInfo(guild.id, guild.name, guild.owner_id, dict(guild.channels))
 
     def remove_guild(self, guild_id: str) -> None:
@@ -1311,7 +1316,11 @@ class FakeDiscord(LoopbackServer):
             if guild is None or not guild.present:
                 raise LookupError(f"the bot is not in guild {guild_id}")
             guild.present = False
-        self._on_loop(lambda: self.gateway.dispatch("GUILD_DELETE", {"id": str(guild_id)}))
+        self._on_loop(
+            lambda: self.gateway.dispatch_to_guild(
+                "GUILD_DELETE", {"id": str(guild_id)}, str(guild_id)
+            )
+        )
 
     def guilds(self) -> list[GuildInfo]:
         with self._lock:
@@ -1689,7 +1698,9 @@ class FakeDiscord(LoopbackServer):
         )
         self._interactions[record.id] = record
         self._by_token[record.token] = record
-        session = self.gateway.current
+        session = self.gateway.for_guild(guild.id if guild is not None else None)
+        if session is None:
+            raise RuntimeError(f"no shard of the bot receives guild {guild_id}'s events")
         self.gateway.dispatch("INTERACTION_CREATE", payload, session)
         return record
 
@@ -1903,7 +1914,7 @@ class FakeDiscord(LoopbackServer):
             return _json(
                 {
                     "url": self.gateway_url,
-                    "shards": 1,
+                    "shards": self.shard_count,
                     "session_start_limit": {
                         "total": 1000,
                         "remaining": 999,

@@ -85,6 +85,7 @@ CLOSE_REASONS = {
     4008: "Rate limited.",
     4009: "Session timed out.",
     4010: "Invalid shard.",
+    4011: "Sharding required.",
     4012: "Invalid API version.",
     4013: "Invalid intent(s).",
     4014: "Disallowed intent(s).",
@@ -99,6 +100,7 @@ class GatewayHost(Protocol):
 
     token: str
     privileged_intents: int
+    shard_count: int  # the shards the bot must connect with (1: unsharded)
 
     @property
     def resume_gateway_url(self) -> str: ...
@@ -255,10 +257,19 @@ class Session:
     ready_seq: int = 0  # the last sequence of READY and its GUILD_CREATEs
     processed_seq: int = 0  # the highest sequence the client's heartbeats reported
     history: list[tuple[int, str]] = field(default_factory=list, repr=False)
+    shard: tuple[int, int] | None = None  # (shard id, shard count) from IDENTIFY
 
     @property
     def live(self) -> bool:
         return self.connection is not None and not self.invalidated
+
+    def covers(self, guild_id: str | int | None) -> bool:
+        """Whether this session receives the guild's events: Discord sends a guild's events
+        on shard ``(guild_id >> 22) % shard_count`` only."""
+        if self.shard is None or guild_id is None:
+            return True
+        shard_id, count = self.shard
+        return (int(guild_id) >> 22) % count == shard_id
 
 
 class Gateway:
@@ -283,6 +294,20 @@ class Gateway:
             if not session.invalidated:
                 return session
         return None
+
+    def for_guild(self, guild_id: str | int | None) -> Session | None:
+        """The newest session not invalidated that receives ``guild_id``'s events."""
+        for session in reversed(self.sessions):
+            if not session.invalidated and session.covers(guild_id):
+                return session
+        return None
+
+    def dispatch_to_guild(self, event: str, data: dict[str, Any], guild_id: str) -> int:
+        """Send one dispatch to every session (shard) that receives the guild's events."""
+        targets = [s for s in self._active() if s.covers(guild_id)]
+        for target in targets:
+            self._dispatch(target, event, data)
+        return len(targets)
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -504,15 +529,19 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self._host.privileged_intents:
             await connection.close(4014)
             return
-        shard = data.get("shard")
-        if shard is not None and list(shard) != [0, 1]:
+        shard = _shard(data.get("shard"), self._host.shard_count)
+        if shard == "invalid":
             await connection.close(4010)
+            return
+        if shard is None and self._host.shard_count > 1:
+            await connection.close(4011)  # too many guilds for one connection
             return
         session = Session(
             session_id=uuid.uuid4().hex,
             intents=intents,
             properties=dict(data.get("properties") or {}),
             identified=time.monotonic(),
+            shard=shard,
         )
         self.sessions.append(session)
         connection.kind, connection.session, session.connection = "identify", session, connection
@@ -522,10 +551,12 @@ class Gateway:
             "resume_gateway_url": self._host.resume_gateway_url,
         }
         if shard is not None:
-            ready["shard"] = [0, 1]
+            ready["shard"] = list(shard)
+            ready["guilds"] = [g for g in ready.get("guilds", []) if session.covers(g.get("id"))]
         self._dispatch(session, "READY", ready)
         for guild in self._host.guild_creates():
-            self._dispatch(session, "GUILD_CREATE", guild)
+            if session.covers(guild.get("id")):
+                self._dispatch(session, "GUILD_CREATE", guild)
         session.ready_seq = session.seq
         connection.send({"op": HEARTBEAT, "d": None})  # the barrier wait_ready waits on
         self._notify()
@@ -573,6 +604,23 @@ class Gateway:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         self._dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+
+def _shard(value: Any, count: int) -> tuple[int, int] | str | None:
+    """IDENTIFY's ``shard`` as (id, count), None when absent, "invalid" when Discord would
+    refuse it: not two integers, an id outside the count, or another count than required."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return "invalid"
+    shard_id, shard_count = value
+    if shard_count != count or not 0 <= shard_id < shard_count:
+        return "invalid"
+    return shard_id, shard_count
 
 
 def _redacted(payload: dict[str, Any]) -> dict[str, Any]:

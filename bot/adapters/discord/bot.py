@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 _FAILURE = "Something went wrong on paperwire's side; try again in a minute."
+_SHARDING_REQUIRED = 4011  # the gateway's close code for a bot in too many servers to be unsharded
 
 # Report a platform problem (reason, refused?) or its recovery (None).
 PlatformReport = Callable[[str | None, bool], Awaitable[None]]
@@ -157,13 +158,14 @@ def build_tree(
 
 
 class _Client(discord.Client):
-    def __init__(self, gateway: DiscordGateway) -> None:
+    def __init__(self, gateway: DiscordGateway, **shards: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # GUILD_CREATE / GUILD_DELETE; no privileged intent
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=1.0,
+            **shards,
         )
         self._gateway = gateway
         self.tree = build_tree(self, gateway.handle, gateway.complete)
@@ -171,7 +173,9 @@ class _Client(discord.Client):
 
     async def setup_hook(self) -> None:
         guild_id = self._gateway.guild_id
-        if guild_id is not None:
+        if not self._gateway.registers_commands:
+            log.info("Discord: commands are registered by the process that runs shard 0")
+        elif guild_id is not None:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
@@ -181,7 +185,12 @@ class _Client(discord.Client):
             log.info("Discord: %d commands registered globally", len(synced))
 
     async def on_ready(self) -> None:
-        log.info("Discord: connected as %s in %d servers", self.user, len(self.guilds))
+        log.info(
+            "Discord: connected as %s in %d servers%s",
+            self.user,
+            len(self.guilds),
+            self._gateway.shards_text,
+        )
         await self._gateway.report(None, False)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
@@ -192,6 +201,12 @@ class _Client(discord.Client):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         log.info("Discord: removed from server %s", guild.id)
         await self._gateway.chat.removed(Platform.DISCORD, channels=_channel_ids(guild))
+
+
+class _ShardedClient(_Client, discord.AutoShardedClient):
+    """The same bot on several shards (PAPERWIRE_DISCORD_SHARD_COUNT): all of them in this
+    process, or the ones PAPERWIRE_DISCORD_SHARD_IDS names; Discord sends each server's events,
+    commands included, on its shard only."""
 
 
 def _channel_ids(guild: discord.Guild) -> list[str]:
@@ -213,7 +228,15 @@ class DiscordGateway:
         guild_id: int | None = None,
         report: PlatformReport | None = None,
         on_lookup: Callable[[Platform, float], None] | None = None,
+        shard_count: int | None = None,
+        shard_ids: tuple[int, ...] | None = None,
     ) -> None:
+        """``shard_count``/``shard_ids``: connect as those shards (None: one unsharded
+        connection); only the process with shard 0 registers the commands."""
+        if shard_ids is not None and shard_count is None:
+            raise ValueError("shard_ids need a shard_count")
+        self.shard_count = shard_count
+        self.shard_ids = shard_ids
         self._token = token
         self.chat = chat
         self._api_url = api_url
@@ -232,6 +255,25 @@ class DiscordGateway:
     @property
     def client(self) -> discord.Client | None:
         return self._client
+
+    @property
+    def registers_commands(self) -> bool:
+        """Whether this process registers the commands: unsharded, or it runs shard 0 (the
+        commands belong to the application, once, not to each shard)."""
+        return self.shard_ids is None or 0 in self.shard_ids
+
+    @property
+    def shards_text(self) -> str:
+        if self.shard_count is None:
+            return ""
+        ids = self.shard_ids if self.shard_ids is not None else range(self.shard_count)
+        return f" (shards {','.join(map(str, ids))} of {self.shard_count})"
+
+    def _new_client(self) -> _Client:
+        if self.shard_count is None:
+            return _Client(self)
+        ids = list(self.shard_ids) if self.shard_ids is not None else None
+        return _ShardedClient(self, shard_count=self.shard_count, shard_ids=ids)
 
     async def report(self, problem: str | None, refused: bool) -> None:
         if problem is None:
@@ -264,7 +306,7 @@ class DiscordGateway:
         """Run the client; on failure report it and try again, never ending the process."""
         failures = 0
         while not self._stopping.is_set():
-            client = self._client = _Client(self)
+            client = self._client = self._new_client()
             refused = False
             try:
                 await client.start(self._token.get_secret_value(), reconnect=True)
@@ -274,12 +316,21 @@ class DiscordGateway:
             except discord.PrivilegedIntentsRequired:
                 refused = True
                 problem = "Discord refused the intents paperwire asked for (a privileged one)"
+            except discord.ConnectionClosed as exc:
+                if exc.code == _SHARDING_REQUIRED:
+                    refused = True
+                    problem = (
+                        "Discord requires shards for this bot (over 2,500 servers): set "
+                        "PAPERWIRE_DISCORD_SHARD_COUNT (see the README, Discord past 2,500 "
+                        "servers)"
+                    )
+                else:
+                    problem = f"cannot connect to Discord (closed with code {exc.code})"
             except (
                 OSError,
                 aiohttp.ClientError,
                 discord.HTTPException,
                 discord.GatewayNotFound,
-                discord.ConnectionClosed,
                 TimeoutError,
             ) as exc:
                 problem = f"cannot connect to Discord ({type(exc).__name__})"

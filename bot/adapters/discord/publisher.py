@@ -140,10 +140,12 @@ class DiscordPublisher:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         channel_posts: int = CHANNEL_RATE[0],
+        requests_per_second: int = GLOBAL_RATE[0],
     ) -> None:
         """``timeout``: connect and read timeout of each request (also the login's whole
         budget); ``max_retry_wait``: the most discord.py may sleep on 429s and 5xx within one
-        call; ``history_limit``: how many recent messages ``find_existing`` reads (1-100).
+        call; ``history_limit``: how many recent messages ``find_existing`` reads (1-100);
+        ``requests_per_second``: this process's part of the bot's 50 a second.
         """
         if not 1 <= history_limit <= 100:
             raise ValueError("history_limit must be between 1 and 100 (Discord's page size)")
@@ -162,7 +164,7 @@ class DiscordPublisher:
         self._opening = asyncio.Lock()
         self.rate_limited = 0  # 429 answers seen (for the metrics)
         # Paced to Discord's documented limits before it has to answer 429.
-        self._global = Window(GLOBAL_RATE[0], GLOBAL_RATE[1], spread=True)
+        self._global = Window(requests_per_second, GLOBAL_RATE[1], spread=True)
         self._per_channel = Window(channel_posts, CHANNEL_RATE[1])
 
     @classmethod
@@ -174,6 +176,8 @@ class DiscordPublisher:
             "api_url": settings.discord_api_url,
             "timeout": settings.http_timeout_seconds,
             "channel_posts": settings.discord_channel_posts_per_5s,
+            # Several processes posting to Discord share the bot's one limit by their shards.
+            "requests_per_second": max(1, int(GLOBAL_RATE[0] * settings.discord_share)),
             **overrides,
         }
         return cls(settings.discord_token, **options)

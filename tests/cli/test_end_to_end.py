@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import json
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -332,3 +333,43 @@ def test_a_dry_run_prints_what_would_be_posted_and_stores_nothing(
     assert "arxiv: never polled" in status.out
     real = run(home, fake, "run", "--once", PAPERWIRE_HF_ENABLED="false")
     assert real.out.count("\narXiv:") == printed
+
+
+def test_a_roundup_dry_run_prints_the_week_as_text_and_json_and_queues_nothing(
+    home: Path, fake: FakeSources
+) -> None:
+    query = "cat:cs.CL OR cat:cs.LG OR cat:cs.AI OR source:hf"
+    assert run(home, fake, "subs", "add", "console", query).code == 0
+    assert run(home, fake, "poll", "--source", "arxiv").code == 0
+    assert run(home, fake, "poll", "--source", "hf", "--day", "2026-06-12").code == 0
+
+    text = run(home, fake, "roundup", "console", "--dry-run")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert "Weekly roundup" in lines[0]
+    assert any(line.startswith("Contents: ") for line in lines)
+    links = [
+        line.split("/abs/", 1)[1]
+        for line in lines
+        if line.strip().startswith("Abstract: https://arxiv.org/abs/")
+    ]
+    assert links
+
+    printed = run(home, fake, "roundup", "console", "--dry-run", "--format", "json")
+    assert printed.code == 0, printed.err
+    data = json.loads(printed.out)
+    assert data["kind"] == "weekly"
+    assert data["sections"]
+    ids = [p["arxiv_id"] for s in data["sections"] for p in s["papers"]]
+    assert len(ids) == data["papers"]
+    assert ids == links  # the same roundup, in the same reading order
+
+    def roundup_rows() -> int:
+        with contextlib.closing(sqlite3.connect(home / "paperwire.db")) as db:
+            return int(db.execute("SELECT count(*) FROM roundups").fetchone()[0])
+
+    assert roundup_rows() == 0  # a dry run neither queues nor posts
+    posted = run(home, fake, "roundup", "console")  # the real thing does record it
+    assert posted.code == 0, posted.err
+    assert f"({len(ids)} papers)" in posted.out
+    assert roundup_rows() == 1

@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 _FAILURE = "Something went wrong on paperwire's side; try again in a minute."
+_ANSWERED = "paperwire_answered"  # in Interaction.extras once the reply went out
 _SHARDING_REQUIRED = 4011  # the gateway's close code for a bot in too many servers to be unsharded
 
 # Report a platform problem (reason, refused?) or its recovery (None).
@@ -381,6 +382,7 @@ class DiscordGateway:
 
         reply = await self.chat.handle(request, defer)
         await send_reply(interaction, reply, deferred[0] if deferred else None)
+        interaction.extras[_ANSWERED] = True
         if self._on_lookup is not None and not subcommand:
             self._on_lookup(Platform.DISCORD, time.perf_counter() - started)
 
@@ -401,6 +403,12 @@ class DiscordGateway:
         log.debug("Discord command failure", exc_info=cause)
         with contextlib.suppress(discord.HTTPException, discord.InteractionResponded):
             if interaction.response.is_done():
+                if not interaction.extras.get(_ANSWERED):
+                    # A deferral's "thinking…" is still up, public if the deferral was, and
+                    # the first follow-up would take its place (and its visibility): remove
+                    # it, so the failure is said to the asker only.
+                    with contextlib.suppress(discord.HTTPException):
+                        await interaction.delete_original_response()
                 await interaction.followup.send(_FAILURE, ephemeral=True)
             else:
                 await interaction.response.send_message(_FAILURE, ephemeral=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import os
 import subprocess
@@ -136,6 +138,54 @@ async def test_a_short_retry_after_is_waited_out_by_slack_sdk(
 
     assert fake.post_count(CHANNEL) == 2
     assert [m["ts"] for m in fake.messages(CHANNEL)] == [ts]
+
+
+async def paced_posts(pace: float, refs: list[DestinationRef]) -> FakeSlack:
+    """Three cards to each of ``refs`` at once, by a publisher paced at ``pace`` posts a second
+    per channel, to a fake Slack that answers 429 past that same pace; the fake, after."""
+    cards = [make_card(f"2403.1304{i}") for i in range(3)]
+    async with (
+        FakeSlack(channel_rate=(1, 1.0 / pace)) as fake,
+        SlackPublisher(
+            SecretStr(fake.token), api_url=fake.api_url, timeout=TIMEOUT, posts_per_second=pace
+        ) as pub,
+    ):
+        await asyncio.gather(
+            *(
+                pub.publish(ref, card, nonce=f"pw-{i}")
+                for ref in refs
+                for i, card in enumerate(cards)
+            )
+        )
+        assert pub.rate_limited == 0
+    assert fake.rate_limited_answers == 0  # the publisher kept Slack's pace: never told to wait
+    for ref in refs:
+        assert sorted(fake.card_ids(ref.channel)) == sorted(c.versioned_id for c in cards)
+    return fake
+
+
+def post_times(fake: FakeSlack, channel: str) -> list[float]:
+    """When the fake received each chat.postMessage to ``channel`` (time.monotonic)."""
+    return [r.started for r in fake.calls("chat.postMessage", channel=channel)]
+
+
+async def test_posts_to_one_channel_keep_its_pace_and_get_no_429() -> None:
+    pace = 20.0  # one post every 50 ms: Slack's one a second, scaled down to keep this fast
+    fake = await paced_posts(pace, [REF])
+
+    times = post_times(fake, CHANNEL)
+    assert len(times) == 3  # nothing was retried
+    assert all(later - earlier >= 1.0 / pace for earlier, later in itertools.pairwise(times))
+
+
+async def test_two_channels_do_not_wait_for_each_other() -> None:
+    other = DestinationRef(Platform.SLACK, DEFAULT_TEAM, OTHER_CHANNEL)
+    fake = await paced_posts(10.0, [REF, other])  # REF's three are queued first
+
+    first, second = post_times(fake, CHANNEL), post_times(fake, OTHER_CHANNEL)
+    assert len(first) == len(second) == 3
+    # The other channel's first post went out while REF's second still waited its turn.
+    assert second[0] < first[1]
 
 
 @pytest.mark.parametrize("retry_after", [30, 120])

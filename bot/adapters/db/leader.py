@@ -1,7 +1,9 @@
 """Which process leads: polls the sources and runs the roundup jobs (DESIGN.md section 10).
 
-On PostgreSQL the leader holds a session advisory lock on a connection of its own, outside
-the pool: if the process dies, or its connection does, PostgreSQL releases the lock and
+On PostgreSQL the leader holds a session advisory lock on a connection of its own, taken
+from the pool and kept checked out for as long as it leads (never shared with a query, and
+invalidated rather than returned when it is let go, so no pooled session keeps the lock):
+if the process dies, or its connection does, PostgreSQL releases the lock and
 another process takes it at its next try (every ``retry_seconds``, so within a minute). Every
 process delivers whether it leads or not. On SQLite (one machine, one process) the process
 always leads.

@@ -38,13 +38,19 @@ class Post:
 
 @dataclass
 class FakePublisher:
-    """ports.Publisher that records posts; ``faults`` are raised, in order, by ``publish``."""
+    """ports.Publisher that records posts; ``faults`` are raised, in order, by ``publish``
+    (to whichever channel posts next: with one channel only); ``faults_for[ref]`` by the
+    posts to that channel (channels are served at the same time, in no fixed order)."""
 
     posts: list[Post] = field(default_factory=list)
     faults: deque[Exception] = field(default_factory=deque)
+    faults_for: dict[DestinationRef, deque[Exception]] = field(default_factory=dict)
     lookups: int = 0
 
     async def publish(self, ref: DestinationRef, card: Card, *, nonce: str) -> str:
+        mine = self.faults_for.get(ref)
+        if mine:
+            raise mine.popleft()
         if self.faults:
             raise self.faults.popleft()
         message_id = f"m{len(self.posts) + 1}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import deque
 from datetime import UTC, datetime
 
 import pytest
@@ -245,8 +246,8 @@ async def test_channels_are_served_at_the_same_time(world: World) -> None:
 async def test_a_missing_channel_pauses_the_destination_and_says_why(world: World) -> None:
     await world.subs.add(DISCORD, "cat:cs.CL")
     await world.subs.add(CONSOLE, "cat:cs.CL")
-    world.publisher.faults.append(
-        PermanentPublishError("Discord says the channel no longer exists")
+    world.publisher.faults_for[DISCORD] = deque(
+        [PermanentPublishError("Discord says the channel no longer exists")]
     )
     await world.cycle(paper("2611.00001", "A"), paper("2611.00002", "B"))
     dest = await world.store.get_destination(DISCORD)

@@ -432,7 +432,8 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     SQLite lets one transaction write at a time. Its writers take turns here, before they take
     a pooled connection: waiting on SQLite's own lock instead, a hundred deliveries confirming
     at once would each hold a connection, and a lookup's read (which WAL lets run beside a
-    write) would wait for the pool behind them all.
+    write) would wait for the pool behind them all. The turn is not re-entrant: a write never
+    opens another write inside it (it would wait for itself).
     """
     turn = _sqlite_writer_turn(engine)
     try:

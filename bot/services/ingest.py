@@ -122,8 +122,6 @@ class IngestService:
         plan = await self._plan_factory() if self._plan_factory and papers else None
         report = await self._store.upsert_papers(papers, now=self._clock.now(), plan=plan)
         changed = bool(report.new or report.updated)
-        if changed and self._prepare is not None:
-            await self._prepare_cards([*report.new, *report.updated])
         await self._store.save_poll_state(
             PollState(
                 source=name,
@@ -138,6 +136,8 @@ class IngestService:
                 consecutive_failures=0,
             )
         )
+        if changed and self._prepare is not None:  # after the poll is on record
+            await self._prepare_cards([*report.new, *report.updated])
         for rejected in result.rejected:
             log.info("%s: rejected %s: %s", name, rejected.identifier, rejected.reason)
         return SourceReport(

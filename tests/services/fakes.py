@@ -1,4 +1,5 @@
-"""Fakes for our own ports (never for a library): a publisher, a listing source, a card service."""
+"""Fakes for our own ports (never for a library): a publisher, a listing source, arXiv; and
+the real card and chat services built on them."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
-from bot.core.models import Card, DestinationRef, Paper, PollState, Roundup
+from bot.core.models import Card, DestinationRef, Paper, Platform, PollState, Roundup
 from bot.core.topics import Taxonomy, parse_taxonomy
 from bot.services.cards import CardService
+from bot.services.chat import ChatService
+from bot.services.lookup import LookupService
 from bot.services.ports import FetchResult, SourceError, Store, TransientPublishError
+from bot.services.status import StatusService
+from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
 from tests.paths import REPO
 
@@ -25,6 +31,33 @@ def default_taxonomy() -> Taxonomy:
 
 def card_service(store: Store, clock: FakeClock) -> CardService:
     return CardService(store, [], default_taxonomy(), clock)
+
+
+def chat_service(
+    store: Store,
+    clock: FakeClock,
+    arxiv: FakeArxiv,
+    platform: Platform = Platform.DISCORD,
+    **options: Any,
+) -> ChatService:
+    """The real ChatService on ``store``, with ``arxiv`` for lookups and title search;
+    ``options``: ChatService's own (roundups, slack_manager_group)."""
+    return ChatService(
+        store,
+        clock,
+        lookup=LookupService(store, arxiv, None, clock),
+        cards=card_service(store, clock),
+        subscriptions=SubscriptionService(store, clock),
+        search=arxiv,
+        status=StatusService(
+            store,
+            clock,
+            sources={"arxiv": 60},
+            platforms={platform: True},
+            database="x",
+        ),
+        **options,
+    )
 
 
 @dataclass

@@ -14,13 +14,10 @@ from bot.core.models import Author, DestinationRef, Paper, Platform, Summary
 from bot.services import chat as chat_module
 from bot.services.cards import CardService, TierSpec
 from bot.services.chat import ChatService
-from bot.services.lookup import LookupService
 from bot.services.ports import SourceUnavailable
 from bot.services.roundups import RoundupService
-from bot.services.status import StatusService
-from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
-from tests.services.fakes import FakeArxiv, card_service, default_taxonomy
+from tests.services.fakes import FakeArxiv, card_service, chat_service, default_taxonomy
 
 GUILD = "900000000000000001"
 CHANNEL = "900000000000000002"
@@ -63,16 +60,10 @@ def arxiv() -> FakeArxiv:
 
 @pytest.fixture
 def chat(store: SqlStore, clock: FakeClock, arxiv: FakeArxiv) -> ChatService:
-    return ChatService(
+    return chat_service(
         store,
         clock,
-        lookup=LookupService(store, arxiv, None, clock),
-        cards=card_service(store, clock),
-        subscriptions=SubscriptionService(store, clock),
-        search=arxiv,
-        status=StatusService(
-            store, clock, sources={"arxiv": 60}, platforms={Platform.DISCORD: True}, database="x"
-        ),
+        arxiv,
         roundups=RoundupService(store, card_service(store, clock), {}, clock),
         slack_manager_group="paper-admins",
     )

@@ -4,9 +4,11 @@ it logs in through the gateway, registers its commands, and answers real interac
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import discord
 import discord.gateway
@@ -19,13 +21,9 @@ from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.bot import DiscordGateway
 from bot.core.chat import COMMANDS, removed_reason
 from bot.core.models import Author, DestinationRef, Paper, Platform
-from bot.services.chat import ChatService
-from bot.services.lookup import LookupService
-from bot.services.status import StatusService
-from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
-from tests.services.fakes import FakeArxiv, card_service
+from tests.services.fakes import FakeArxiv, chat_service
 
 GUILD = "1200000000000000001"
 CHANNEL = "1200000000000000002"
@@ -46,8 +44,10 @@ def paper(arxiv_id: str, title: str) -> Paper:
 
 
 class World:
-    def __init__(self, fake: FakeDiscord, store: SqlStore, gateway: DiscordGateway) -> None:
-        self.fake, self.store, self.gateway = fake, store, gateway
+    def __init__(
+        self, fake: FakeDiscord, store: SqlStore, arxiv: FakeArxiv, gateway: DiscordGateway
+    ) -> None:
+        self.fake, self.store, self.arxiv, self.gateway = fake, store, arxiv, gateway
 
 
 @pytest.fixture
@@ -60,17 +60,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     arxiv = FakeArxiv()
     arxiv.add(paper("2403.13043", "Speculative decoding for language models"))
     await store.upsert_papers([paper("1706.03762", "Attention is all you need")], now=clock.now())
-    chat = ChatService(
-        store,
-        clock,
-        lookup=LookupService(store, arxiv, None, clock),
-        cards=card_service(store, clock),
-        subscriptions=SubscriptionService(store, clock),
-        search=arxiv,
-        status=StatusService(
-            store, clock, sources={"arxiv": 60}, platforms={Platform.DISCORD: True}, database="x"
-        ),
-    )
+    chat = chat_service(store, clock, arxiv)
     async with FakeDiscord() as fake:
         fake.add_guild(GUILD, channels=[CHANNEL])
         gateway = DiscordGateway(
@@ -79,7 +69,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await gateway.start()
         try:
             await asyncio.wait_for(gateway.ready.wait(), WAIT)
-            yield World(fake, store, gateway)
+            yield World(fake, store, arxiv, gateway)
         finally:
             await gateway.stop()
             await engine.dispose()
@@ -248,3 +238,84 @@ async def test_removed_from_a_server_pauses_its_channels(world: World) -> None:
         await asyncio.sleep(0.02)
     assert dest is not None
     assert dest.paused_reason == removed_reason(Platform.DISCORD)
+
+
+# --- the one error handler: one log line and a short private answer, never a traceback -----
+
+BOT_LOGGER = "bot.adapters.discord.bot"
+FAILURE = "Something went wrong on paperwire's side"  # what the person reads
+
+
+async def boom(*args: Any, **kwargs: Any) -> NoReturn:
+    raise RuntimeError("boom")
+
+
+def assert_one_error_line(caplog: pytest.LogCaptureFixture, command: str) -> None:
+    """Exactly one ERROR record in the whole log, from the bot's logger, without a traceback."""
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage()) for r in errors] == [
+        (BOT_LOGGER, f"Discord /{command} failed: RuntimeError: boom")
+    ]
+    assert errors[0].exc_info is None
+
+
+def assert_short_and_clean(content: str) -> None:
+    assert content.startswith(FAILURE)
+    for detail in ("Traceback", "boom", "RuntimeError", 'File "'):
+        assert detail not in content
+
+
+async def test_a_failure_before_any_answer_is_one_log_line_and_a_private_reply(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(world.store, "get_destination", boom)  # the database breaks
+    record = await world.fake.invoke(
+        "papers list",
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        permissions=MEMBER_PERMISSIONS | MANAGE_CHANNELS,
+    )
+    response = await record.response()
+    assert response.type == 4  # answered at once, not deferred
+    assert response.flags & 64  # ephemeral
+    data = response.data or {}
+    assert_short_and_clean(data["content"])
+    assert not data.get("embeds")
+    assert_one_error_line(caplog, "papers list")
+    assert not any(r.exc_info for r in caplog.records)  # no traceback below DEBUG
+
+
+async def test_a_failure_after_a_public_defer_is_a_private_follow_up(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger=BOT_LOGGER)
+    monkeypatch.setattr(world.arxiv, "lookup", boom)  # fails after /paper deferred publicly
+    record = await world.fake.invoke(
+        "paper", {"paper": "2403.13043"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    response = await record.response()
+    assert response.deferred
+    assert not response.ephemeral
+    [followup] = await record.wait_followups(1)
+    assert followup["flags"] & 64
+    assert_short_and_clean(followup["content"])
+    assert_one_error_line(caplog, "paper")
+    # The traceback is in the log only at DEBUG, on its own record.
+    [debug] = [r for r in caplog.records if r.exc_info]
+    assert debug.levelno == logging.DEBUG
+    assert debug.name == BOT_LOGGER
+    assert isinstance(debug.exc_info[1], RuntimeError)  # type: ignore[index]
+
+
+async def test_a_failure_after_a_public_defer_leaves_no_public_message(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(world.arxiv, "lookup", boom)
+    record = await world.fake.invoke(
+        "paper", {"paper": "2403.13043"}, guild_id=GUILD, channel_id=CHANNEL
+    )
+    assert (await record.response()).deferred
+    await record.wait_followups(1)
+    assert record.original is None

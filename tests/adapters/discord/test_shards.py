@@ -19,15 +19,12 @@ from bot.adapters.db.engine import create_engine, upgrade
 from bot.adapters.db.store import SqlStore
 from bot.adapters.discord.bot import DiscordGateway
 from bot.adapters.discord.publisher import DiscordPublisher
-from bot.core.models import Author, Paper, Platform
+from bot.core.models import Author, Paper
 from bot.services.chat import ChatService
-from bot.services.lookup import LookupService
-from bot.services.status import StatusService
-from bot.services.subscriptions import SubscriptionService
 from bot.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
-from tests.services.fakes import FakeArxiv, card_service
+from tests.services.fakes import FakeArxiv, chat_service
 
 # (guild_id >> 22) % 2: the first is on shard 1, the second on shard 0.
 ON_SHARD_1 = "1200000000000000001"
@@ -57,17 +54,7 @@ async def chat(tmp_path: Path) -> AsyncIterator[ChatService]:
         ],
         now=clock.now(),
     )
-    yield ChatService(
-        store,
-        clock,
-        lookup=LookupService(store, arxiv, None, clock),
-        cards=card_service(store, clock),
-        subscriptions=SubscriptionService(store, clock),
-        search=arxiv,
-        status=StatusService(
-            store, clock, sources={"arxiv": 60}, platforms={Platform.DISCORD: True}, database="x"
-        ),
-    )
+    yield chat_service(store, clock, arxiv)
     await engine.dispose()
     Route.BASE = base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway_url

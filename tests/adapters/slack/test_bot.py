@@ -26,12 +26,9 @@ from bot.core.models import Author, DestinationRef, Paper, Platform
 from bot.core.planning import PlannedDelivery
 from bot.services.chat import ChatService
 from bot.services.deliver import DeliveryService
-from bot.services.lookup import LookupService
-from bot.services.status import StatusService
-from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import CHANNEL_CREATOR, DEFAULT_CHANNEL, DEFAULT_USER, FakeSlack, Tamper
-from tests.services.fakes import FakeArxiv, card_service
+from tests.services.fakes import FakeArxiv, card_service, chat_service
 
 ADMIN = "U0ADMIN001"
 
@@ -76,18 +73,7 @@ async def parts(tmp_path: Path) -> AsyncIterator[tuple[SqlStore, ChatService, Fa
     arxiv = FakeArxiv()
     arxiv.add(paper("2403.13043", "Speculative decoding for language models"))
     await store.upsert_papers([paper("1706.03762", "Attention is all you need")], now=clock.now())
-    chat = ChatService(
-        store,
-        clock,
-        lookup=LookupService(store, arxiv, None, clock),
-        cards=card_service(store, clock),
-        subscriptions=SubscriptionService(store, clock),
-        search=arxiv,
-        status=StatusService(
-            store, clock, sources={"arxiv": 60}, platforms={Platform.SLACK: True}, database="x"
-        ),
-        slack_manager_group="paper-admins",
-    )
+    chat = chat_service(store, clock, arxiv, Platform.SLACK, slack_manager_group="paper-admins")
     try:
         yield store, chat, clock, engine
     finally:

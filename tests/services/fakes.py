@@ -3,6 +3,7 @@ the real card and chat services built on them."""
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from collections import deque
 from collections.abc import Sequence
@@ -15,7 +16,14 @@ from bot.core.topics import Taxonomy, parse_taxonomy
 from bot.services.cards import CardService
 from bot.services.chat import ChatService
 from bot.services.lookup import LookupService
-from bot.services.ports import FetchResult, SourceError, Store, TransientPublishError
+from bot.services.ports import (
+    CardParts,
+    FetchResult,
+    SourceError,
+    Store,
+    StoredPaper,
+    TransientPublishError,
+)
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from tests.fakes.clock import FakeClock
@@ -191,3 +199,37 @@ class FakeRoundupPublisher:
 
     async def reactions(self, ref: DestinationRef, message_ids: Sequence[str]) -> dict[str, int]:
         return {m: self.reactions_by_id[m] for m in message_ids if m in self.reactions_by_id}
+
+
+class CountingStore:
+    """A store (the real one) that counts its paper reads (which a test may fail or hold) and
+    its card parts read and written."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.paper_reads: list[list[str]] = []
+        self.fail: Exception | None = None
+        self.hold: asyncio.Event | None = None
+        self.reading = asyncio.Event()
+        self.parts_reads = 0
+        self.parts_written: list[CardParts] = []
+
+    async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]:
+        self.paper_reads.append(list(arxiv_ids))
+        self.reading.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail is not None:
+            raise self.fail
+        return await self._store.get_papers(arxiv_ids)
+
+    async def get_card_parts(self, arxiv_ids: Sequence[str]) -> dict[str, CardParts]:
+        self.parts_reads += 1
+        return await self._store.get_card_parts(arxiv_ids)
+
+    async def put_card_parts(self, parts: Sequence[CardParts], *, now: datetime) -> None:
+        self.parts_written.extend(parts)
+        await self._store.put_card_parts(parts, now=now)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)

@@ -13,9 +13,8 @@ from bot.adapters.db.store import SqlStore
 from bot.core.models import Author, HFSignals, Paper
 from bot.services.cards import CardService
 from bot.services.ingest import IngestService
-from bot.services.ports import CardParts
 from tests.fakes.clock import FakeClock
-from tests.services.fakes import FakeListing, default_taxonomy
+from tests.services.fakes import CountingStore, FakeListing, default_taxonomy
 
 
 def paper(number: int, abstract: str = "") -> Paper:
@@ -33,26 +32,6 @@ def paper(number: int, abstract: str = "") -> Paper:
         published=datetime(2026, 11, 18, tzinfo=UTC),
         sources=frozenset({"arxiv"}),
     )
-
-
-class CountingStore:
-    """The real store, counting the prepared parts read and written."""
-
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
-        self.reads = 0
-        self.written: list[CardParts] = []
-
-    async def get_card_parts(self, arxiv_ids: Sequence[str]) -> dict[str, CardParts]:
-        self.reads += 1
-        return await self._store.get_card_parts(arxiv_ids)
-
-    async def put_card_parts(self, parts: Sequence[CardParts], *, now: datetime) -> None:
-        self.written.extend(parts)
-        await self._store.put_card_parts(parts, now=now)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._store, name)
 
 
 def cards(store: object, clock: FakeClock, recipe: str | None = "r1") -> CardService:
@@ -94,7 +73,7 @@ async def test_preparing_twice_makes_nothing_new(counting: CountingStore, clock:
     service = cards(counting, clock)
     assert await service.prepare([paper(1), paper(2)]) == 2
     assert await service.prepare([paper(1), paper(2)]) == 0
-    assert len(counting.written) == 2
+    assert len(counting.parts_written) == 2
 
 
 @pytest.mark.parametrize(
@@ -120,9 +99,11 @@ async def test_another_recipe_ignores_and_remakes_the_parts(
     counting: CountingStore, clock: FakeClock
 ) -> None:
     await cards(counting, clock, recipe="old summarizer").prepare([paper(1)])
-    counting.written.clear()
+    counting.parts_written.clear()
     assert await cards(counting, clock, recipe="new summarizer").prepare([paper(1)]) == 1
-    assert counting.written[0].digest != cards(counting, clock, "old summarizer").digest(paper(1))
+    assert counting.parts_written[0].digest != cards(counting, clock, "old summarizer").digest(
+        paper(1)
+    )
 
 
 async def test_without_a_recipe_nothing_is_read_or_kept(
@@ -131,7 +112,7 @@ async def test_without_a_recipe_nothing_is_read_or_kept(
     service = cards(counting, clock, recipe=None)
     assert await service.prepare([paper(1)]) == 0
     await service.card_for(paper(1))
-    assert (counting.reads, counting.written) == (0, [])
+    assert (counting.parts_reads, counting.parts_written) == (0, [])
 
 
 async def test_a_poll_prepares_the_parts_of_the_papers_it_stores(
@@ -181,7 +162,7 @@ async def test_the_store_reads_the_parts_with_the_papers(
     assert parts is not None
     assert parts.digest == service.digest(paper(1))
     assert stored["2403.00002"].parts is None  # not prepared: read as a plain paper
-    reads = counting.reads
+    reads = counting.parts_reads
     card = await service.card_for(stored["2403.00001"].paper, parts)
-    assert counting.reads == reads  # nothing more read
+    assert counting.parts_reads == reads  # nothing more read
     assert card == await cards(counting, clock, recipe=None).card_for(paper(1))

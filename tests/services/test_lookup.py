@@ -4,7 +4,6 @@ reach only who they concern."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +11,8 @@ import pytest
 from bot.adapters.db.store import SqlStore
 from bot.core.models import Author, Paper
 from bot.services.lookup import READ_BATCH, LookupService
-from bot.services.ports import StoredPaper
 from tests.fakes.clock import FakeClock
-from tests.services.fakes import FakeArxiv
+from tests.services.fakes import CountingStore, FakeArxiv
 
 
 def paper(number: int) -> Paper:
@@ -28,29 +26,6 @@ def paper(number: int) -> Paper:
         published=datetime(2026, 11, 18, tzinfo=UTC),
         sources=frozenset({"arxiv"}),
     )
-
-
-class CountingStore:
-    """The real store, counting (and optionally failing or holding) its paper reads."""
-
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
-        self.reads: list[list[str]] = []
-        self.fail: Exception | None = None
-        self.hold: asyncio.Event | None = None
-        self.reading = asyncio.Event()
-
-    async def get_papers(self, arxiv_ids: Sequence[str]) -> dict[str, StoredPaper]:
-        self.reads.append(list(arxiv_ids))
-        self.reading.set()
-        if self.hold is not None:
-            await self.hold.wait()
-        if self.fail is not None:
-            raise self.fail
-        return await self._store.get_papers(arxiv_ids)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._store, name)
 
 
 @pytest.fixture
@@ -70,9 +45,9 @@ async def test_a_burst_of_lookups_is_read_in_a_few_batches(
     ids = [f"2403.{n:05d}" for n in range(300)] + ["2403.99999"]
     found = await asyncio.gather(*(lookup.stored(i) for i in ids))
     assert [s.paper.arxiv_id if s else None for s in found] == [*ids[:-1], None]
-    assert len(counting.reads) == 2  # 301 ids: a full batch, then the rest
-    assert len(counting.reads[0]) == READ_BATCH
-    assert sorted(i for read in counting.reads for i in read) == sorted(ids)
+    assert len(counting.paper_reads) == 2  # 301 ids: a full batch, then the rest
+    assert len(counting.paper_reads[0]) == READ_BATCH
+    assert sorted(i for read in counting.paper_reads for i in read) == sorted(ids)
 
 
 async def test_the_same_paper_asked_twice_at_once_is_read_once(
@@ -82,9 +57,9 @@ async def test_the_same_paper_asked_twice_at_once_is_read_once(
     first, second = await asyncio.gather(lookup.stored("2403.00007"), lookup.stored("2403.00007"))
     assert first is not None
     assert second is not None
-    assert counting.reads == [["2403.00007"]]
+    assert counting.paper_reads == [["2403.00007"]]
     assert await lookup.stored("2403.00007") is first  # then from memory
-    assert len(counting.reads) == 1
+    assert len(counting.paper_reads) == 1
 
 
 async def test_a_store_error_reaches_every_asker_of_its_batch_and_the_next_read_works(
